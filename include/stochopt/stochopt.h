@@ -1,0 +1,12 @@
+/* stochopt: stochastic optimization, gradient estimation and sampling for machine
+ * learning. Include this header for the whole public API. */
+#ifndef STOCHOPT_H
+#define STOCHOPT_H
+
+#include "stochopt/core.h"
+#include "stochopt/data.h"
+#include "stochopt/nn.h"
+#include "stochopt/optim.h"
+#include "stochopt/train.h"
+
+#endif
