@@ -1,3 +1,43 @@
+/* The stochopt command-line program: subcommand dispatch. */
 #include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
 #include "stochopt/stochopt.h"
-int main(void) { printf("stochopt %s\n", so_version()); return 0; }
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: stochopt COMMAND [OPTIONS]\n"
+            "\n"
+            "Stochastic optimization, gradient estimation and sampling for machine learning.\n"
+            "\n"
+            "Commands:\n"
+            "  train     train a neural network on a dataset (default: Fashion-MNIST)\n"
+            "\n"
+            "Run 'stochopt COMMAND --help' for the options of a command.\n"
+            "Options:\n"
+            "  -h, --help     show this help\n"
+            "  -V, --version  show the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("stochopt %s\n", so_version());
+        return CLI_EXIT_OK;
+    }
+    if (strcmp(argv[1], "train") == 0)
+        return cli_train(argc - 1, argv + 1);
+    cli_error("unknown command '%s'; run 'stochopt --help' for the list", argv[1]);
+    return CLI_EXIT_USAGE;
+}

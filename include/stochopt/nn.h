@@ -32,7 +32,9 @@ typedef struct so_model so_model;
 /* Builds a model from a spec. "mlp:256,128" is Linear(in,256), ReLU, Linear(256,128),
  * ReLU, Linear(128,out); "mlp:64:tanh" uses tanh (also "relu", "sigmoid"); "linear" is
  * one Linear(in,out) layer (softmax regression). The output is raw logits; the loss
- * applies softmax. Parameters start at zero until so_model_init. */
+ * applies softmax. Parameters start at zero until so_model_init. Hidden widths are
+ * 1 .. 1048576, with at most 64 hidden layers, and in_dim and out_dim are 1 .. INT_MAX.
+ * A malformed spec gives SO_ERR_INVALID with a message that quotes it. */
 int so_model_new(const char *spec, size_t in_dim, size_t out_dim, so_model **out);
 void so_model_free(so_model **model);
 
@@ -51,16 +53,20 @@ float *so_model_grads(so_model *model);
 int so_model_init(so_model *model, so_init init, uint64_t seed);
 
 /* Forward pass on a batch x (batch x in_dim, row-major); logits receives batch x out_dim.
- * Grows internal workspaces as needed, so the first call with a larger batch allocates. */
+ * Grows internal workspaces as needed, so the first call with a larger batch allocates.
+ * A batch of 0 does nothing. Results are bitwise reproducible for a given OpenBLAS thread
+ * count, which is the only parallelism used. */
 int so_model_forward(so_model *model, const float *x, size_t batch, float *logits);
 
 /* Mean softmax cross-entropy over the batch and its gradient in so_model_grads
- * (overwritten, not accumulated). labels are class indices in [0, out_dim). */
+ * (overwritten, not accumulated). labels are class indices in [0, out_dim), and batch
+ * is at least 1. A non-finite loss or gradient (a diverged model) is returned as it is
+ * with SO_OK, so the caller decides whether to skip the step. */
 int so_model_loss_grad(so_model *model, const float *x, const int32_t *labels, size_t batch,
                        double *loss);
 
 /* Adds the summed cross-entropy of the batch to *loss_sum and the number of correct
- * argmax predictions to *correct. No gradients. */
+ * argmax predictions (the first maximum on ties) to *correct. No gradients. */
 int so_model_evaluate(so_model *model, const float *x, const int32_t *labels, size_t batch,
                       double *loss_sum, size_t *correct);
 

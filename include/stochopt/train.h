@@ -31,7 +31,8 @@ typedef struct so_epoch_record {
 } so_epoch_record;
 
 /* Returns 0 to go on, nonzero to stop training after this epoch (so_train then returns
- * SO_ERR_CALLBACK). */
+ * SO_ERR_CALLBACK). When it is called, the result passed to so_train already holds the
+ * record in its history, and the checkpoint of the epoch is written. */
 typedef int (*so_epoch_fn)(void *user, const so_epoch_record *record);
 
 typedef struct so_train_config {

@@ -1,0 +1,231 @@
+/* The stochopt program end to end on a small generated IDX data set: options, exit
+ * statuses, error messages, the CSV log, the SVG plot and resume through the CLI. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "stochopt/core.h"
+
+static char dir[256];
+
+static void write_idx(const char *name, const unsigned char *header, size_t hlen,
+                      const unsigned char *data, size_t dlen)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(header, 1, hlen, f), hlen);
+    assert_int_equal(fwrite(data, 1, dlen, f), dlen);
+    fclose(f);
+}
+
+/* Writes n images of 4x4 bytes whose class (0..2) sets which quarter is bright. */
+static void write_set(const char *images, const char *labels, unsigned n, uint64_t seed)
+{
+    unsigned char ih[16] = {0, 0, 8, 3, 0, 0, (unsigned char)(n >> 8), (unsigned char)n,
+                            0, 0, 0, 4, 0, 0, 0, 4};
+    unsigned char lh[8] = {0, 0, 8, 1, 0, 0, (unsigned char)(n >> 8), (unsigned char)n};
+    unsigned char *x = malloc(n * 16), *y = malloc(n);
+    so_rng rng;
+    so_rng_init(&rng, seed, 0);
+    for (unsigned i = 0; i < n; i++) {
+        y[i] = (unsigned char)(i % 3);
+        for (unsigned j = 0; j < 16; j++)
+            x[i * 16 + j] = (unsigned char)(so_rng_below(&rng, 100) + (j / 4 == y[i] ? 150 : 0));
+    }
+    write_idx(images, ih, sizeof ih, x, n * 16);
+    write_idx(labels, lh, sizeof lh, y, n);
+    free(x);
+    free(y);
+}
+
+/* Runs the program with `args` through the shell; returns its exit status and the
+ * combined output in out. */
+static int run(char *out, size_t size, const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SO_CLI_PATH, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t len = fread(out, 1, size - 1, p);
+    out[len] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/stochopt-cli-%ld", (long)getpid());
+    mkdir(dir, 0700);
+    write_set("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 300, 1);
+    write_set("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 90, 2);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    static char buf[1 << 16];
+    assert_non_null(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void train_writes_log_and_plot(void **state)
+{
+    char out[8192], args[1024];
+    (void)state;
+    snprintf(args, sizeof args, "train --data %s --model mlp:8 --epochs 3 --batch 16 --lr 0.01 "
+             "--log %s/run.csv --plot %s/run.svg", dir, dir, dir);
+    assert_int_equal(run(out, sizeof out, args), 0);
+    assert_non_null(strstr(out, "epoch   3/3"));
+    assert_non_null(strstr(out, "final: epoch 3"));
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/run.csv", dir);
+    char *csv = read_text(path);
+    assert_true(strncmp(csv, "epoch,step,samples,train_loss,test_loss,test_accuracy,lr,"
+                        "batch_size,seconds\n1,19,300,", 80) == 0);
+    assert_non_null(strstr(csv, "\n3,57,900,"));
+    snprintf(path, sizeof path, "%s/run.svg", dir);
+    char *svg = read_text(path);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "train loss"));
+    assert_non_null(strstr(svg, "test loss"));
+    assert_non_null(strstr(svg, "test accuracy"));
+    assert_non_null(strstr(svg, "</svg>"));
+}
+
+/* Everything in the log but the timing column. */
+static void strip_seconds(char *csv)
+{
+    for (char *line = csv; (line = strchr(line, '\n')) != NULL; line++) {
+        char *comma = line;
+        while (comma > csv && comma[-1] != ',')
+            comma--;
+        memset(comma, 'x', (size_t)(line - comma));
+    }
+}
+
+static void same_seed_same_log_and_resume(void **state)
+{
+    char out[8192], args[1024], path[512];
+    char first[1 << 14], second[1 << 14];
+    (void)state;
+    const char *common = "--model mlp:8 --batch 16 --lr 0.01 --seed 5";
+    snprintf(args, sizeof args, "train --data %s %s --epochs 4 --log %s/a.csv", dir, common, dir);
+    assert_int_equal(run(out, sizeof out, args), 0);
+    snprintf(path, sizeof path, "%s/a.csv", dir);
+    strcpy(first, read_text(path));
+
+    snprintf(args, sizeof args, "train --data %s %s --epochs 2 --checkpoint %s/c.ckpt", dir,
+             common, dir);
+    assert_int_equal(run(out, sizeof out, args), 0);
+    snprintf(args, sizeof args, "train --data %s %s --epochs 4 --resume %s/c.ckpt --log %s/b.csv",
+             dir, common, dir, dir);
+    assert_int_equal(run(out, sizeof out, args), 0);
+    snprintf(path, sizeof path, "%s/b.csv", dir);
+    strcpy(second, read_text(path));
+    strip_seconds(first);
+    strip_seconds(second);
+    assert_string_equal(first, second);
+}
+
+static void bad_options_exit_with_usage_status(void **state)
+{
+    static const struct {
+        const char *args, *message;
+    } cases[] = {
+        {"train --lr abc", "--lr: expected a number, found 'abc'"},
+        {"train --lr -1", "--lr: -1 is outside the valid range"},
+        {"train --batch 0", "--batch: 0 is outside the valid range"},
+        {"train --epochs 2x", "--epochs: expected an integer, found '2x'"},
+        {"train --optim lion", "--optim: unknown optimizer 'lion'"},
+        {"train --frobnicate", "unknown option --frobnicate"},
+        {"train --lr", "option --lr needs a value"},
+        {"train --format parquet", "--format: unknown format 'parquet'"},
+        {"train extra", "unexpected argument 'extra'"},
+        {"train --data /nonexistent/fmnist", "--data /nonexistent/fmnist: No such file"},
+        {"fly", "unknown command 'fly'"},
+    };
+    char out[8192];
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int status = run(out, sizeof out, cases[i].args);
+        if (status != 2 || strstr(out, cases[i].message) == NULL)
+            fail_msg("'%s' gave status %d and output: %s", cases[i].args, status, out);
+    }
+}
+
+static void bad_model_spec_is_reported(void **state)
+{
+    char out[8192], args[1024];
+    (void)state;
+    snprintf(args, sizeof args, "train --data %s --model mlp:0 --epochs 1", dir);
+    assert_int_equal(run(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "mlp:0"));
+}
+
+static void truncated_data_file_is_reported(void **state)
+{
+    char out[8192], args[1024], path[512];
+    (void)state;
+    snprintf(path, sizeof path, "%s/bad", dir);
+    mkdir(path, 0700);
+    char saved[256];
+    strcpy(saved, dir);
+    strcpy(dir, path);
+    write_set("train-images-idx3-ubyte", "train-labels-idx1-ubyte", 30, 1);
+    write_set("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", 9, 2);
+    strcpy(dir, saved);
+    snprintf(args, sizeof args, "truncate -s 100 %s/train-images-idx3-ubyte", path);
+    assert_int_equal(system(args), 0);
+    snprintf(args, sizeof args, "train --data %s --epochs 1", path);
+    assert_int_equal(run(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "train-images-idx3-ubyte"));
+}
+
+static void help_and_version(void **state)
+{
+    char out[8192];
+    (void)state;
+    assert_int_equal(run(out, sizeof out, "train --help"), 0);
+    assert_non_null(strstr(out, "--checkpoint FILE"));
+    assert_int_equal(run(out, sizeof out, "--version"), 0);
+    assert_non_null(strstr(out, "stochopt "));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(train_writes_log_and_plot),
+        cmocka_unit_test(same_seed_same_log_and_resume),
+        cmocka_unit_test(bad_options_exit_with_usage_status),
+        cmocka_unit_test(bad_model_spec_is_reported),
+        cmocka_unit_test(truncated_data_file_is_reported),
+        cmocka_unit_test(help_and_version),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,170 @@
+/* Replays trajectories recorded from torch.optim 1.13 (tests/reference/gen_optim_torch.py
+ * writes them; torch is not needed here) and requires the parameters after every step to
+ * match torch's: a relative error max|p - p_torch| / max|p_torch| of at most 1e-12 in
+ * float64 and 1e-6 in float32. The two cannot agree bit for bit because torch's AVX2
+ * kernels fuse multiply-adds and this library does not. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stochopt/optim.h"
+
+#define REFERENCE_DIR SO_TEST_DATA_DIR "/reference/optim/"
+
+typedef struct reference {
+    char name[64], method[16], precision[8];
+    size_t n, steps;
+    so_optim_params hp;
+} reference;
+
+/* Reads the manifest line of configuration `name`; fails the test when it is missing. */
+static void read_manifest_entry(const char *name, reference *ref)
+{
+    char line[512];
+    FILE *f = fopen(REFERENCE_DIR "manifest.txt", "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f) != NULL) {
+        so_optim_params *hp = &ref->hp;
+        memset(ref, 0, sizeof *ref);
+        if (line[0] == '#')
+            continue;
+        int fields = sscanf(line, "%63s %15s %7s %zu %zu %lf %lf %lf %d %lf %lf %lf %d %lf %d %lf",
+                            ref->name, ref->method, ref->precision, &ref->n, &ref->steps,
+                            &hp->lr, &hp->momentum, &hp->dampening, &hp->nesterov, &hp->beta1,
+                            &hp->beta2, &hp->eps, &hp->amsgrad, &hp->weight_decay,
+                            &hp->maximize, &hp->clip_norm);
+        assert_int_equal(fields, 16);
+        if (strcmp(ref->name, name) == 0) {
+            fclose(f);
+            return;
+        }
+    }
+    fclose(f);
+    fail_msg("configuration %s is not in manifest.txt; rerun gen_optim_torch.py", name);
+}
+
+/* Reads the whole trajectory file; returns malloc'ed bytes. */
+static unsigned char *read_trajectory(const reference *ref, size_t elem_size)
+{
+    char path[512];
+    const size_t expected = elem_size * ref->n * (1 + 2 * ref->steps);
+    snprintf(path, sizeof path, REFERENCE_DIR "%s.bin", ref->name);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *bytes = malloc(expected + 1);
+    assert_non_null(bytes);
+    size_t got = fread(bytes, 1, expected + 1, f);
+    fclose(f);
+    assert_int_equal(got, expected);
+    return bytes;
+}
+
+/* Element i of little-endian array `bytes` as a double. */
+static double element(const unsigned char *bytes, size_t elem_size, size_t i)
+{
+    uint64_t bits = 0;
+    for (size_t k = 0; k < elem_size; k++)
+        bits |= (uint64_t)bytes[i * elem_size + k] << (8 * k);
+    if (elem_size == 4) {
+        uint32_t bits32 = (uint32_t)bits;
+        float value;
+        memcpy(&value, &bits32, sizeof value);
+        return value;
+    }
+    double value;
+    memcpy(&value, &bits, sizeof value);
+    return value;
+}
+
+/* Copies n elements at `bytes` into the native array `out` of the same precision. */
+static void load_native(const unsigned char *bytes, size_t elem_size, size_t n, void *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (elem_size == 4)
+            ((float *)out)[i] = (float)element(bytes, elem_size, i);
+        else
+            ((double *)out)[i] = element(bytes, elem_size, i);
+    }
+}
+
+static double relative_error(const void *params, const unsigned char *expected,
+                             size_t elem_size, size_t n)
+{
+    double diff = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double want = element(expected, elem_size, i);
+        double got = elem_size == 4 ? ((const float *)params)[i] : ((const double *)params)[i];
+        diff = fmax(diff, fabs(got - want));
+        scale = fmax(scale, fabs(want));
+    }
+    return diff / scale;
+}
+
+static void replay_matches_torch(void **state)
+{
+    const char *name = *state;
+    reference ref;
+    read_manifest_entry(name, &ref);
+    const so_precision precision = strcmp(ref.precision, "f32") == 0 ? SO_F32 : SO_F64;
+    const size_t es = precision == SO_F32 ? sizeof(float) : sizeof(double);
+    const double tolerance = precision == SO_F32 ? 1e-6 : 1e-12;
+    const size_t row = es * ref.n;
+    unsigned char *traj = read_trajectory(&ref, es);
+    void *params = malloc(row), *grads = malloc(row);
+    so_optimizer *opt = NULL;
+    double worst = 0.0;
+
+    assert_non_null(params);
+    assert_non_null(grads);
+    assert_int_equal(so_optimizer_new(so_optim_type_find(ref.method), ref.n, precision,
+                                      &ref.hp, &opt),
+                     SO_OK);
+    load_native(traj, es, ref.n, params);
+    for (size_t t = 0; t < ref.steps; t++) {
+        const unsigned char *g = traj + row * (1 + 2 * t), *p = g + row;
+        load_native(g, es, ref.n, grads);
+        assert_int_equal(so_optimizer_step(opt, params, grads), SO_OK);
+        double err = relative_error(params, p, es, ref.n);
+        if (!(err <= tolerance))
+            fail_msg("%s: step %zu: relative error %.3g exceeds %.0e", name, t + 1, err,
+                     tolerance);
+        worst = fmax(worst, err);
+    }
+    print_message("%s: max relative error %.3g over %zu steps\n", name, worst, ref.steps);
+    so_optimizer_free(&opt);
+    free(params);
+    free(grads);
+    free(traj);
+}
+
+#define PARITY_TEST(name) cmocka_unit_test_prestate(replay_matches_torch, (void *)name)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PARITY_TEST("sgd_plain"),
+        PARITY_TEST("sgd_momentum"),
+        PARITY_TEST("sgd_dampening"),
+        PARITY_TEST("sgd_nesterov"),
+        PARITY_TEST("sgd_weight_decay"),
+        PARITY_TEST("sgd_maximize"),
+        PARITY_TEST("sgd_clip"),
+        PARITY_TEST("adam_default"),
+        PARITY_TEST("adam_amsgrad"),
+        PARITY_TEST("adam_weight_decay"),
+        PARITY_TEST("adam_maximize"),
+        PARITY_TEST("adam_clip"),
+        PARITY_TEST("adam_amsgrad_decay_maximize_clip"),
+        PARITY_TEST("adam_default_f32"),
+        PARITY_TEST("adam_amsgrad_weight_decay_f32"),
+        PARITY_TEST("sgd_nesterov_f32"),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
