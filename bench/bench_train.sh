@@ -26,7 +26,7 @@ pt_rate=$(awk '/^epoch/ { for (i = 1; i < NF; i++) if ($(i+1) == "samples/s") { 
                END { printf "%.0f", s / n }' "$out/pt.txt")
 so_acc=$(awk '/^final/ { for (i = 1; i < NF; i++) if ($i == "test_accuracy") print $(i+1) }' "$out/so.txt" | tr -d ,)
 pt_acc=$(awk '/^epoch/ { for (i = 1; i < NF; i++) if ($i == "test_accuracy") a = $(i+1) } END { print a }' "$out/pt.txt")
-bound=$(awk '/^bound/ { print $4 }' "$out/sgemm.txt")
+bound=$(awk '/^bound/ { print $(NF-1) }' "$out/sgemm.txt")
 
 echo "Machine: $(lscpu | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2 }'), $threads thread(s); $epochs epochs"
 echo
