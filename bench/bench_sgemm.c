@@ -1,5 +1,5 @@
 /* SGEMM throughput of this machine through OpenBLAS, at one thread by default: the
- * bound for dense-layer training. Measures the nine products of one training step of a
+ * bound for dense-layer training. Measures the eight products of one training step of a
  * 784-256-128-10 MLP at batch 128 (forward, weight gradients, input gradients but the
  * first), and a large square product for the kernel's peak. Prints GFLOP/s and the
  * samples/s bound of the MLP. Usage: bench_sgemm [threads] */

@@ -1,7 +1,10 @@
 /* Datasets and file formats: IDX (plain or gzip), LIBSVM/svmlight, CSV and NPY.
  * Every reader either returns a complete result or fails with nothing allocated, and the
  * error detail (so_last_error) names the file, the line or byte offset, what was expected
- * and what was found. */
+ * and what was found. Byte offsets of gzip input count decompressed bytes; row numbers in
+ * messages about loaded datasets start at 0. Text numbers are parsed with strtod in the
+ * "C" locale whatever the process locale, and NaN or infinity is rejected. The *_read
+ * functions of the text and NPY formats also accept gzip files. */
 #ifndef STOCHOPT_DATA_H
 #define STOCHOPT_DATA_H
 
@@ -42,12 +45,14 @@ typedef struct so_array {
 int so_array_new(so_dtype dtype, int ndim, const size_t *shape, so_array **out);
 void so_array_free(so_array **array);
 
-/* Reads an IDX file (LeCun's MNIST format); gzip input is recognized by its magic bytes. */
+/* Reads an IDX file (LeCun's MNIST format); gzip input is recognized by its magic bytes.
+ * The data length must match the shape exactly: missing and trailing bytes are errors. */
 int so_idx_read(const char *path, so_array **out);
 /* Parses an IDX image already in memory; `name` is used in error messages. */
 int so_idx_parse(const void *bytes, size_t length, const char *name, so_array **out);
 
-/* Reads an NPY file, format versions 1.0, 2.0 and 3.0. */
+/* Reads an NPY file, format versions 1.0, 2.0 and 3.0, with dtypes b1, i1, u1, i2, u2,
+ * i4, u4, i8, u8, f4 and f8 in either byte order. */
 int so_npy_read(const char *path, so_array **out);
 int so_npy_parse(const void *bytes, size_t length, const char *name, so_array **out);
 /* Writes an NPY file, version 1.0 (2.0 when the header needs it), little endian, C order.
@@ -119,15 +124,21 @@ int so_csv_parse(const char *text, size_t length, const char *name,
 /* Loads a 2-D NPY array whose label_column holds the targets. */
 int so_npy_dataset_read(const char *path, const so_read_options *opt, so_dataset **out);
 
-/* Builds a dataset from an IDX images file (n x ... bytes) and an IDX labels file. */
+/* Builds a dataset from an IDX images file (n x ... bytes) and an IDX labels file. Byte
+ * images stay bytes (SO_FEATURES_U8 with u8_scale 1/255); images of other dtypes become
+ * float features. The labels are encoded with so_dataset_encode_labels. */
 int so_idx_dataset_read(const char *images_path, const char *labels_path, so_dataset **out);
 
 /* Loads train and test sets from a directory holding the four MNIST-style IDX files
  * (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
- * t10k-labels-idx1-ubyte, each optionally ending in .gz). */
+ * t10k-labels-idx1-ubyte, each optionally ending in .gz). A missing file gives
+ * SO_ERR_NOT_FOUND naming its path. The test set is encoded with the training set's
+ * classes; test may be NULL to load the training set only. */
 int so_idx_dir_read(const char *dir, so_dataset **train, so_dataset **test);
 
-/* Loads one file in the given format (SO_FORMAT_AUTO picks by extension). */
+/* Loads one file in the given format (SO_FORMAT_AUTO picks by extension, ignoring a final
+ * ".gz"). For SO_FORMAT_IDX, path is a directory (its training set is loaded) or an images
+ * file whose labels file has the same name with "images-idx3" replaced by "labels-idx1". */
 int so_dataset_read(const char *path, so_format format, const so_read_options *opt,
                     so_dataset **out);
 
@@ -139,8 +150,9 @@ int so_dataset_encode_labels(so_dataset *ds, int max_classes);
  * set's encoding). Fails naming the first row whose target is not a class of reference. */
 int so_dataset_encode_labels_like(so_dataset *ds, const so_dataset *reference);
 
-/* Splits ds into a shuffled part of round(fraction * n) rows and the rest. The parts are
- * new datasets; ds is unchanged. */
+/* Splits ds into a shuffled part of round(fraction * n) rows and the rest: the first part
+ * is the first rows of the identity permutation shuffled with so_rng stream (seed, 0).
+ * Each part keeps its rows in file order. The parts are new datasets; ds is unchanged. */
 int so_dataset_split(const so_dataset *ds, double fraction, uint64_t seed,
                      so_dataset **first, so_dataset **rest);
 

@@ -65,6 +65,9 @@ static int build(so_array *images, const so_array *labels, const char *images_pa
                         images_path);
     for (int k = 1; k < images->ndim; k++)
         d *= images->shape[k]; /* cannot overflow: the array's byte count fits size_t */
+    if (d == 0)
+        return so_fail_(SO_ERR_FORMAT, "%s: expected images of at least one pixel, found "
+                        "a zero size in the shape", images_path);
     status = so_dataset_shell_(SO_FEATURES_U8, images->shape[0], d, images_path, &ds);
     if (status != SO_OK)
         return status;

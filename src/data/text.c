@@ -36,9 +36,10 @@ int so_lines_next_(so_line_reader_ *reader, const char **line, size_t *length)
 
 int so_parse_number_(const char *s, size_t len, double *value)
 {
-    /* strtod needs a terminated string and the input is not; the longest double literal
-     * that is still useful fits easily in this buffer. */
-    char buf[128];
+    /* strtod needs a terminated string and the input is not, so the token is copied.
+     * NOTE: tokens of 1024 bytes or more are rejected as not a number; data files do not
+     * hold decimal literals that long. */
+    char buf[1024];
     char *end;
 
     if (len == 0 || len >= sizeof buf)

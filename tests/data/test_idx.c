@@ -328,7 +328,7 @@ static void idx_dataset_keeps_bytes_and_encodes(void **state)
     assert_int_equal(ds->label[1], 0);
     assert_int_equal(ds->label[2], 1);
     assert_int_equal(so_dataset_gather(ds, &row, 1, x, &y), SO_OK);
-    assert_true(x[1] == 21.0f / 255.0f);
+    assert_true(x[1] == 21.0f * (1.0f / 255.0f));
     assert_int_equal(y, 1);
     so_dataset_free(&ds);
     assert_null(ds);
@@ -337,6 +337,36 @@ static void idx_dataset_keeps_bytes_and_encodes(void **state)
     assert_int_equal(so_dataset_read(images_path, SO_FORMAT_AUTO, NULL, &ds), SO_OK);
     assert_int_equal(ds->n, 3);
     so_dataset_free(&ds);
+    remove_temp_dir(dir);
+}
+
+static void idx_dataset_float_images_become_f32(void **state)
+{
+    static const unsigned char pixels[8] = {0x3F, 0xC0, 0, 0, 0xC2, 0x28, 0, 0};
+    static const unsigned char labels[2] = {1, 0};
+    static const uint32_t shape[2] = {2, 1};
+    static const uint32_t two = 2;
+    char dir[256], images_path[512], labels_path[512];
+    unsigned char buf[64];
+    so_dataset *ds = NULL;
+    (void)state;
+    make_temp_dir(dir, sizeof dir);
+    write_file(dir, "f-images-idx3-ubyte", buf, make_idx(buf, 0x0D, 2, shape, pixels, 8),
+               images_path, sizeof images_path);
+    write_file(dir, "f-labels-idx1-ubyte", buf, make_idx(buf, 0x08, 1, &two, labels, 2),
+               labels_path, sizeof labels_path);
+    assert_int_equal(so_idx_dataset_read(images_path, labels_path, &ds), SO_OK);
+    assert_int_equal(ds->kind, SO_FEATURES_F32);
+    assert_int_equal(ds->d, 1);
+    assert_null(ds->x_u8);
+    assert_true(ds->x_f32[0] == 1.5f);
+    assert_true(ds->x_f32[1] == -42.0f);
+    so_dataset_free(&ds);
+
+    /* An IDX path that names neither a directory nor an images file. */
+    assert_int_equal(so_dataset_read(labels_path, SO_FORMAT_IDX, NULL, &ds), SO_ERR_INVALID);
+    assert_error_contains("images-idx3");
+    assert_null(ds);
     remove_temp_dir(dir);
 }
 
@@ -440,6 +470,7 @@ int main(void)
         cmocka_unit_test(idx_truncated_gzip_rejected),
         cmocka_unit_test(idx_read_missing_file_not_found),
         cmocka_unit_test(idx_dataset_keeps_bytes_and_encodes),
+        cmocka_unit_test(idx_dataset_float_images_become_f32),
         cmocka_unit_test(idx_dataset_label_count_mismatch),
         cmocka_unit_test(idx_dir_reads_plain_and_gzip),
         cmocka_unit_test(idx_dir_unknown_test_class_rejected),
