@@ -1,6 +1,6 @@
 /* Seeded minibatch iterator. Epoch e visits the rows in the order of a permutation
  * drawn from the RNG stream (seed, e), so an epoch's order depends only on the seed and
- * e, and training resumed at epoch e sees the same batches. */
+ * e, and training resumed at epoch e gets the same batches. */
 #include <stdlib.h>
 
 #include "data/data_internal.h"

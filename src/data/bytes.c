@@ -35,9 +35,8 @@ void so_swap_bytes_(void *data, size_t count, size_t elsize)
 
 const char *so_quote_(char *buf, size_t cap, const char *s, size_t len)
 {
-    /* Room for the quotes, "..." and the terminator. */
-    enum { SHOWN_MAX = 40 };
-    size_t shown = len < SHOWN_MAX ? len : SHOWN_MAX;
+    enum { QUOTED_MAX = 40 };
+    size_t copied = len < QUOTED_MAX ? len : QUOTED_MAX;
     size_t w = 0;
 
     if (cap < 8) {
@@ -45,14 +44,15 @@ const char *so_quote_(char *buf, size_t cap, const char *s, size_t len)
             buf[0] = '\0';
         return buf;
     }
-    if (shown > cap - 7)
-        shown = cap - 7;
+    /* Leave room for the two quotes, "..." and the terminator. */
+    if (copied > cap - 7)
+        copied = cap - 7;
     buf[w++] = '\'';
-    for (size_t i = 0; i < shown; i++) {
+    for (size_t i = 0; i < copied; i++) {
         unsigned char c = (unsigned char)s[i];
         buf[w++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
     }
-    if (shown < len) {
+    if (copied < len) {
         memcpy(buf + w, "...", 3);
         w += 3;
     }

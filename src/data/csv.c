@@ -7,7 +7,7 @@
 
 #include "data/data_internal.h"
 
-/* A field of a line; quoted fields exclude their quotes. */
+/* A field of a line, as an offset and a length. A quoted field excludes its quotes. */
 typedef struct field {
     size_t start;
     size_t len;
@@ -45,7 +45,8 @@ static int next_field(field_reader *r, const parser *ps, field *f)
     while (p < r->len && is_blank(r->line[p], r->delimiter))
         p++;
     if (p < r->len && r->line[p] == '"') {
-        /* A quoted field ends at a quote not followed by another; "" is an escaped quote. */
+        /* A quoted field ends at a quote not followed by another, because "" is an escaped
+         * quote. */
         for (q = p + 1; q < r->len; q++)
             if (r->line[q] == '"' && !(q + 1 < r->len && r->line[q + 1] == '"'))
                 break;

@@ -1,4 +1,4 @@
-/* Helpers shared by the readers and dataset functions of the data module; not public. */
+/* Helpers shared by the readers and dataset functions of the data module. Not public. */
 #ifndef STOCHOPT_DATA_INTERNAL_H
 #define STOCHOPT_DATA_INTERNAL_H
 
@@ -55,7 +55,7 @@ void so_vec_free_(so_vec_ *v);
 /* ---- Files (file.c) */
 
 /* Reads a whole file into a new malloc'ed buffer. A missing file gives SO_ERR_NOT_FOUND,
- * other failures SO_ERR_IO; both name the path. */
+ * other failures SO_ERR_IO, and both name the path. */
 int so_read_file_(const char *path, unsigned char **bytes, size_t *length);
 
 /* Reads a whole file like so_read_file_ and inflates it when it starts with the gzip
@@ -78,7 +78,7 @@ typedef struct so_gz_ {
 int so_is_gzip_(const void *data, size_t length);
 
 int so_gz_open_(so_gz_ *gz, const void *data, size_t length, const char *name);
-/* Decompresses up to n bytes into dst; *got is less than n only at the end of the data.
+/* Decompresses up to n bytes into dst. *got is less than n only at the end of the data.
  * Concatenated gzip members are read as one stream, as gzip(1) does. */
 int so_gz_read_(so_gz_ *gz, void *dst, size_t n, size_t *got);
 void so_gz_close_(so_gz_ *gz);
@@ -108,7 +108,7 @@ enum so_number_kind_ {
 /* Parses token s[0..len) with strtod, which must consume all of it. */
 int so_parse_number_(const char *s, size_t len, double *value);
 
-/* Parses a non-negative decimal integer of digits only; returns 0 when it is not one or
+/* Parses a non-negative decimal integer of digits only. Returns 0 when it is not one or
  * exceeds max. */
 int so_parse_index_(const char *s, size_t len, uint64_t max, uint64_t *value);
 

@@ -42,7 +42,7 @@ static int ends_with(const char *path, size_t len, const char *suffix)
     return len >= n && strncasecmp(path + len - n, suffix, n) == 0;
 }
 
-/* Picks the format from the extension, ignoring a final ".gz"; a directory is IDX. */
+/* Picks the format from the extension, ignoring a final ".gz". A directory is IDX. */
 static int detect_format(const char *path, so_format *format)
 {
     size_t len = strlen(path);

@@ -19,8 +19,8 @@ static int fail_errno(const char *path, const char *action, int err)
     return so_fail_(SO_ERR_IO, "%s: %s failed: %s", path, action, text);
 }
 
-/* Reads until end of file, starting from a capacity of the file's size so that a regular
- * file takes one read; pipes and files that grow meanwhile fall back to doubling. */
+/* Reads until the end of the file. The buffer starts at the file's size, so a regular file
+ * takes one read. Pipes and files that grow meanwhile make the buffer double. */
 static int read_stream(FILE *f, const char *path, size_t hint, unsigned char **bytes,
                        size_t *length)
 {

@@ -6,7 +6,7 @@
 
 #include "data/data_internal.h"
 
-/* The IDX data may be plain bytes in memory or a gzip stream over them; offsets count
+/* Source of IDX bytes: plain bytes in memory or a gzip stream over them. Offsets count
  * decompressed bytes. */
 typedef struct idx_source {
     const unsigned char *bytes;
@@ -67,7 +67,7 @@ static int dtype_from_code(unsigned code, so_dtype *dtype)
     }
 }
 
-/* Reads the magic number and the sizes; fills dtype, ndim and shape. */
+/* Reads the magic number and the sizes into dtype, ndim and shape. */
 static int read_header(idx_source *src, so_dtype *dtype, int *ndim, size_t *shape)
 {
     unsigned char magic[4], dims[4 * SO_ARRAY_MAX_DIMS];

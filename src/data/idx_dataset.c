@@ -52,7 +52,7 @@ static int take_labels(const so_array *labels, const char *path, so_dataset *ds)
     return SO_OK;
 }
 
-/* Builds the dataset from the two arrays; the image bytes move into it. */
+/* Builds the dataset from the two arrays, moving the image bytes into it. */
 static int build(so_array *images, const so_array *labels, const char *images_path,
                  const char *labels_path, so_dataset **out)
 {
@@ -136,7 +136,7 @@ static int read_split(const char *dir, const char *prefix, so_dataset **out)
 
 int so_idx_dir_read(const char *dir, so_dataset **train, so_dataset **test)
 {
-    so_dataset *tr = NULL, *te = NULL;
+    so_dataset *train_set = NULL, *test_set = NULL;
     int status;
 
     if (train == NULL || dir == NULL)
@@ -144,20 +144,20 @@ int so_idx_dir_read(const char *dir, so_dataset **train, so_dataset **test)
     *train = NULL;
     if (test != NULL)
         *test = NULL;
-    status = read_split(dir, "train", &tr);
+    status = read_split(dir, "train", &train_set);
     if (status == SO_OK && test != NULL) {
-        status = read_split(dir, "t10k", &te);
+        status = read_split(dir, "t10k", &test_set);
         /* The test set must use the training set's class indices. */
         if (status == SO_OK)
-            status = so_dataset_encode_labels_like(te, tr);
+            status = so_dataset_encode_labels_like(test_set, train_set);
     }
     if (status != SO_OK) {
-        so_dataset_free(&tr);
-        so_dataset_free(&te);
+        so_dataset_free(&train_set);
+        so_dataset_free(&test_set);
         return status;
     }
-    *train = tr;
+    *train = train_set;
     if (test != NULL)
-        *test = te;
+        *test = test_set;
     return SO_OK;
 }

@@ -26,7 +26,8 @@ static long find_class(const double *sorted, size_t k, double value)
     return lo < k && sorted[lo] == value ? (long)lo : -1;
 }
 
-/* Maps every target to its class index in classes[0..k); fails on a missing class. */
+/* Maps every target to its class index in classes[0..k), or fails at the first target
+ * that is not a class. */
 static int map_targets(const so_dataset *ds, const double *classes, size_t k,
                        const char *source, int32_t **labels)
 {
@@ -83,7 +84,7 @@ static int distinct_targets(const so_dataset *ds, int max_classes, double **clas
         return so_fail_(SO_ERR_RANGE, "%s: expected at most %d classes, found %zu distinct "
                         "targets", ds->name, max_classes, count);
     }
-    /* Give back the room of the duplicates; a failed shrink leaves the larger block. */
+    /* Give back the room of the duplicates. A failed shrink keeps the larger block. */
     double *shrunk = realloc(sorted, count * sizeof *sorted);
     *classes = shrunk != NULL ? shrunk : sorted;
     *k = count;

@@ -91,7 +91,8 @@ static int parse_column(parser *ps, size_t start, size_t len, uint32_t *column)
     return SO_OK;
 }
 
-/* Parses one "index:value" token of the current row; "qid:N" is checked and skipped. */
+/* Parses one "index:value" token of the current row. A "qid:N" token is checked and
+ * skipped. */
 static int parse_feature(parser *ps, size_t start, size_t len, size_t row_begin)
 {
     const char *tok = ps->text + start, *colon = memchr(tok, ':', len);
@@ -141,7 +142,7 @@ static int parse_feature(parser *ps, size_t start, size_t len, size_t row_begin)
     return SO_OK;
 }
 
-/* Parses one line; blank and comment-only lines add no row. */
+/* Parses one line. Blank and comment-only lines add no row. */
 static int parse_line(parser *ps, const char *line, size_t len)
 {
     const char *hash = memchr(line, '#', len);

@@ -1,4 +1,5 @@
-/* Datasets from 2-D NPY arrays: one row per sample, the label column holds the target. */
+/* Datasets from 2-D NPY arrays: one row per sample, and the label column contains the
+ * target. */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-/* Checks the preamble and finds the header text; sets *header_at and *header_length. */
+/* Checks the preamble and sets *header_at and *header_length to the header text. */
 static int read_preamble(const unsigned char *b, size_t length, const char *name,
                          size_t *header_at, size_t *header_length)
 {

@@ -32,7 +32,8 @@ static const char *descr_of(so_dtype dtype)
     return NULL;
 }
 
-/* Builds magic, version, header length and padded header into buf; returns its length. */
+/* Writes magic, version, header length and padded header into buf and returns the
+ * length, or 0 when buf is too small. */
 static size_t build_preamble(const so_array *a, unsigned char *buf, size_t cap)
 {
     char shape[SO_ARRAY_MAX_DIMS * 24 + 8];
@@ -42,7 +43,7 @@ static size_t build_preamble(const so_array *a, unsigned char *buf, size_t cap)
                             so_format_shape_(shape, sizeof shape, a->ndim, a->shape));
     size_t field = 2, total;
 
-    /* Version 1.0 stores the header length in 2 bytes; 2.0 in 4. */
+    /* Version 1.0 stores the header length in 2 bytes and 2.0 in 4. */
     total = 8 + field + (size_t)dict_len + 1;
     if (total > 65535 + 10) {
         field = 4;

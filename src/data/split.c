@@ -38,8 +38,8 @@ int so_dataset_split(const so_dataset *ds, double fraction, uint64_t seed,
     so_rng_init(&rng, seed, 0);
     so_rng_shuffle(&rng, perm, ds->n);
     k = (size_t)llround(fraction * (double)ds->n);
-    /* Each part keeps the rows in file order; shuffling for training is the batcher's
-     * job. */
+    /* Each part keeps the rows in file order, because shuffling for training is the
+     * batcher's job. */
     qsort(perm, k, sizeof *perm, compare_u32);
     qsort(perm + k, ds->n - k, sizeof *perm, compare_u32);
     status = so_dataset_subset_(ds, perm, k, &a);

@@ -1,7 +1,7 @@
 /* Per-feature standardization: x' = (x - mean) * inv_std, applied when rows are gathered.
- * Statistics are accumulated in double with two passes (mean, then squared deviations),
- * which avoids the cancellation of the one-pass sum-of-squares formula; the variance is
- * the population variance (divided by n). */
+ * The statistics are sums in double over two passes, first the mean and then the squared
+ * deviations, which avoids the cancellation of the one-pass sum-of-squares formula. The
+ * variance is the population variance (divided by n). */
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -31,7 +31,7 @@ static void dense_moments(const so_dataset *ds, double *mean, double *var)
         }
 }
 
-/* Sparse rows hold only the stored values; every absent entry is a zero whose squared
+/* Sparse rows contain only the stored values. Every absent entry is a zero whose squared
  * deviation is mean^2. */
 static int sparse_moments(const so_dataset *ds, double *mean, double *var)
 {

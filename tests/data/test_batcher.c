@@ -11,7 +11,7 @@
 
 #include "stochopt/data.h"
 
-/* Runs one epoch and concatenates its batches into order[]; returns the row count. */
+/* Runs one epoch, concatenates its batches into order[] and returns the row count. */
 static size_t run_epoch(so_batcher *b, uint64_t epoch, uint32_t *order)
 {
     const uint32_t *idx;

@@ -147,7 +147,7 @@ static void idx_signed_and_float_dtypes_convert(void **state)
 static void idx_malformed_headers_rejected(void **state)
 {
     static const struct {
-        const char *what;
+        const char *description;
         unsigned char bytes[12];
         size_t length;
         const char *needles[2];
@@ -162,7 +162,7 @@ static void idx_malformed_headers_rejected(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         so_array *a = NULL;
-        print_message("case: %s\n", cases[i].what);
+        print_message("case: %s\n", cases[i].description);
         assert_int_equal(so_idx_parse(cases[i].bytes, cases[i].length, "bad.idx", &a),
                          SO_ERR_FORMAT);
         assert_null(a);

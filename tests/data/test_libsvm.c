@@ -187,7 +187,7 @@ static void libsvm_read_file_by_extension(void **state)
     assert_string_equal(ds->name, path);
     so_dataset_free(&ds);
 
-    /* A gzip file is inflated whatever its extension says before the ".gz". */
+    /* A gzip file is inflated, and the extension before ".gz" picks the format. */
     snprintf(path, sizeof path, "%s/b.svm.gz", dir);
     gzFile gz = gzopen(path, "wb");
     assert_non_null(gz);

@@ -448,7 +448,8 @@ static void npy_writer_reports_bad_path(void **state)
     so_array_free(&a);
 }
 
-/* Writes a 3 x 3 float64 array to dir/name; row r is {r, 10 r, 100 r} + 1. */
+/* Writes a 3 x 3 float64 array to dir/name. Row r is {r, 10 r, 100 r} + 1, except that
+ * element [1][2] is `poison`. */
 static void write_table(const char *dir, const char *name, char *path, size_t cap,
                         double poison)
 {
