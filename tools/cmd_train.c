@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,8 @@ static void train_usage(FILE *out)
         "Model and optimizer:\n"
         "  --model SPEC        mlp:W1,W2,...[:relu|tanh|sigmoid] or linear (default mlp:256,128)\n"
         "  --optim NAME        %s (default adam)\n"
-        "  --lr X              learning rate (default 1e-3)\n"
+        "  --lr X              learning rate (default: 1e-3 for the Adam family, 0.01 for\n"
+        "                      the others)\n"
         "  --momentum X        SGD momentum (default 0)\n"
         "  --dampening X       SGD dampening (default 0)\n"
         "  --nesterov          SGD with Nesterov momentum\n"
@@ -353,6 +356,103 @@ fail:
     return CLI_EXIT_USAGE;
 }
 
+/* Rejects an output path whose directory is missing or not writable, or that names a
+ * directory, before any training time is spent. */
+static int check_output_path(const char *option, const char *path)
+{
+    struct stat st;
+    char *copy;
+    const char *dir;
+
+    if (path == NULL)
+        return 0;
+    if (path[0] == '\0') {
+        cli_error("%s: the file name is empty", option);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("%s %s: is a directory; expected a file name", option, path);
+        return -1;
+    }
+    copy = strdup(path);
+    if (copy == NULL)
+        return -1;
+    dir = dirname(copy);
+    int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!ok)
+        cli_error("%s %s: directory %s does not exist", option, path, dir);
+    else if (access(dir, W_OK) != 0) {
+        cli_error("%s %s: directory %s is not writable", option, path, dir);
+        ok = 0;
+    }
+    free(copy);
+    return ok ? 0 : -1;
+}
+
+/* Checks what can be checked before the data is loaded: output paths and the model
+ * spec. Prints the error and returns -1 on a problem. */
+static int check_before_loading(const train_options *o)
+{
+    so_model *probe = NULL;
+
+    if (check_output_path("--log", o->log_path) != 0 ||
+        check_output_path("--plot", o->plot_path) != 0 ||
+        check_output_path("--checkpoint", o->checkpoint) != 0 ||
+        (o->checkpoint == NULL && check_output_path("--resume", o->resume) != 0))
+        return -1;
+    if (o->resume == NULL) {
+        if (so_model_new(o->cfg.model_spec, 1, 2, &probe) != SO_OK) {
+            cli_error("--model: %s", so_last_error());
+            return -1;
+        }
+        so_model_free(&probe);
+    }
+    return 0;
+}
+
+/* Reads the checkpoint to resume from and shows its settings in place of the command
+ * line's, which it overrides. Returns 0, or prints the error and returns -1. */
+static int preview_resume(train_options *o)
+{
+    so_checkpoint ck;
+
+    if (o->resume == NULL)
+        return 0;
+    if (so_checkpoint_read(o->resume, &ck) != SO_OK) {
+        cli_error("--resume: %s", so_last_error());
+        return -1;
+    }
+    static char spec[sizeof ck.model_spec];
+    memcpy(spec, ck.model_spec, sizeof spec);
+    o->cfg.model_spec = spec;
+    o->cfg.optim = so_optim_type_find(ck.optim_name);
+    o->cfg.seed = ck.seed;
+    o->cfg.batch_size = ck.batch_size;
+    if (ck.epochs_done > 0)
+        o->cfg.optim_params.lr = ck.history[ck.epochs_done - 1].lr;
+    if (!o->quiet)
+        fprintf(stderr, "stochopt: resuming %s after epoch %ld; its model, optimizer "
+                "settings, seed and batch size replace those on the command line\n",
+                o->resume, ck.epochs_done);
+    if (ck.epochs_done >= o->cfg.epochs && !o->quiet)
+        fprintf(stderr, "stochopt: the checkpoint already holds %ld epochs, so there is "
+                "nothing to train; raise --epochs to continue\n", ck.epochs_done);
+    int known = o->cfg.optim != NULL;
+    if (!known)
+        cli_error("--resume %s: unknown optimizer \"%s\"", o->resume, ck.optim_name);
+    so_checkpoint_clear(&ck);
+    return known ? 0 : -1;
+}
+
+/* ---- Interruption: SIGINT and SIGTERM stop the run at the next progress report. */
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int signo)
+{
+    interrupted = signo;
+}
+
 /* ---- Reporting during the run */
 
 typedef struct reporter {
@@ -386,6 +486,8 @@ static int on_progress(void *user, const so_progress *p)
     char bar[WIDTH + 1];
     int filled = p->steps > 0 ? (int)(WIDTH * p->step / p->steps) : 0;
 
+    if (interrupted)
+        return 1;
     if (!rep->tty || rep->opts->quiet)
         return 0;
     for (int i = 0; i < WIDTH; i++)
@@ -454,8 +556,11 @@ static int on_epoch(void *user, const so_epoch_record *r)
     clear_bar(rep);
     if (!rep->opts->quiet) {
         printf("epoch %3ld/%ld  train_loss %.4f  test_loss %.4f  test_accuracy %.4f  "
-               "%.0f samples/s\n", r->epoch, rep->opts->cfg.epochs, r->train_loss,
+               "%.0f samples/s", r->epoch, rep->opts->cfg.epochs, r->train_loss,
                r->test_loss, r->test_accuracy, r->samples_per_second);
+        if (r->skipped_steps > 0)
+            printf("  (%ld steps skipped so far)", r->skipped_steps);
+        printf("\n");
         fflush(stdout);
     }
     /* Rewrite the log and plot after every epoch, so an interrupted run keeps them. */
@@ -464,6 +569,37 @@ static int on_epoch(void *user, const so_epoch_record *r)
     if (rep->opts->plot_path != NULL && write_plot(rep->opts->plot_path, rep->result) != 0)
         return 1;
     return 0;
+}
+
+/* Prints the line that opens a run: data, model and optimizer settings. */
+static void print_header(const train_options *o, const so_dataset *train,
+                         const so_dataset *test)
+{
+    const so_train_config *c = &o->cfg;
+    char optim[160];
+    int len = snprintf(optim, sizeof optim, "%s lr %g", so_optim_type_name(c->optim),
+                       c->optim_params.lr);
+    if (c->optim_params.momentum > 0 && len > 0 && (size_t)len < sizeof optim)
+        snprintf(optim + len, sizeof optim - (size_t)len, " momentum %g%s",
+                 c->optim_params.momentum, c->optim_params.nesterov ? " (Nesterov)" : "");
+    printf("stochopt train: %s: %zu training and %zu test rows, %zu features, %d classes; "
+           "model %s, %s, batch %zu, seed %llu, %d thread%s\n", o->data, train->n,
+           test ? test->n : 0, train->d, train->num_classes, c->model_spec, optim,
+           c->batch_size, (unsigned long long)c->seed, c->threads,
+           c->threads == 1 ? "" : "s");
+}
+
+static void report_interruption(const train_options *o, const so_train_result *result)
+{
+    const char *ckpt = o->cfg.checkpoint_path;
+    long done = result->epochs > 0 ? result->history[result->epochs - 1].epoch : 0;
+
+    if (ckpt != NULL && done > 0)
+        cli_error("interrupted during epoch %ld; %s holds epoch %ld, continue with "
+                  "--resume %s", done + 1, ckpt, done, ckpt);
+    else
+        cli_error("interrupted during epoch %ld; no checkpoint was written (use "
+                  "--checkpoint FILE to make runs resumable)", done + 1);
 }
 
 int cli_train(int argc, char **argv)
@@ -478,6 +614,8 @@ int cli_train(int argc, char **argv)
     rc = parse_train_options(argc, argv, &o);
     if (rc != 0)
         return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (check_before_loading(&o) != 0 || preview_resume(&o) != 0)
+        return CLI_EXIT_USAGE;
     memset(&rep, 0, sizeof rep);
     rep.opts = &o;
     rep.result = &result;
@@ -486,7 +624,7 @@ int cli_train(int argc, char **argv)
 
     rc = load_data(&o, &train, &test);
     if (rc != 0)
-        return rc;
+        goto done;
     if (o.standardize && so_dataset_standardize(train, &test, 1) != SO_OK) {
         cli_error("%s", so_last_error());
         rc = CLI_EXIT_FAILURE;
@@ -498,24 +636,31 @@ int cli_train(int argc, char **argv)
     o.cfg.progress_user = &rep;
     o.cfg.on_epoch = on_epoch;
     o.cfg.epoch_user = &rep;
-    if (!o.quiet) {
-        printf("stochopt train: %zu training and %zu test rows, %zu features, %d classes; "
-               "model %s, %s lr %g, batch %zu, seed %llu, %d thread%s\n", train->n,
-               test ? test->n : 0, train->d, train->num_classes, o.cfg.model_spec,
-               so_optim_type_name(o.cfg.optim), o.cfg.optim_params.lr, o.cfg.batch_size,
-               (unsigned long long)o.cfg.seed, o.cfg.threads, o.cfg.threads == 1 ? "" : "s");
-    }
+    if (!o.quiet)
+        print_header(&o, train, test);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     int status = so_train(&o.cfg, train, test, &result);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     clear_bar(&rep);
     if (status != SO_OK) {
-        if (status != SO_ERR_CALLBACK)
-            cli_error("%s", so_last_error());
-        rc = status == SO_ERR_INVALID || status == SO_ERR_NOT_FOUND ? CLI_EXIT_USAGE
-                                                                     : CLI_EXIT_FAILURE;
+        if (interrupted) {
+            report_interruption(&o, &result);
+            rc = 128 + interrupted;
+        } else {
+            if (status != SO_ERR_CALLBACK)
+                cli_error("%s", so_last_error());
+            rc = status == SO_ERR_INVALID || status == SO_ERR_NOT_FOUND ? CLI_EXIT_USAGE
+                                                                         : CLI_EXIT_FAILURE;
+        }
     } else if (result.epochs > 0) {
         const so_epoch_record *last = &result.history[result.epochs - 1];
-        printf("final: epoch %ld, test_accuracy %.4f, test_loss %.4f, %.1f s of training\n",
+        printf("final: epoch %ld, test_accuracy %.4f, test_loss %.4f, %.1f s of training",
                last->epoch, last->test_accuracy, last->test_loss, last->seconds);
+        if (last->skipped_steps > 0)
+            printf(", %ld steps skipped for non-finite gradients", last->skipped_steps);
+        printf("\n");
     }
     so_train_result_clear(&result);
 done:

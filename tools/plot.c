@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -69,10 +70,10 @@ static void emit_escaped(text_buffer *t, const char *s)
     }
 }
 
-/* A "nice" tick step (1, 2 or 5 times a power of ten) giving about five ticks. */
+/* A "nice" tick step (1, 2 or 5 times a power of ten) giving five to ten ticks. */
 static double tick_step(double span)
 {
-    double raw = span / 5.0;
+    double raw = span / 8.0;
     double mag = pow(10.0, floor(log10(raw)));
     double f = raw / mag;
     return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
@@ -212,6 +213,10 @@ int cli_write_file_atomic(const char *path, const char *text, size_t length)
         free(tmp);
         return -1;
     }
+    /* mkstemp creates the file with mode 0600; give it the mode a plain fopen would. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     FILE *f = fdopen(fd, "w");
     int ok = f != NULL && fwrite(text, 1, length, f) == length;
     ok = (f != NULL ? fclose(f) == 0 : (close(fd), 0)) && ok;

@@ -65,7 +65,9 @@ typedef struct so_train_result {
 void so_train_result_clear(so_train_result *result);
 
 /* Trains on `train` (labels must be encoded) and evaluates on `test` (may be NULL) after
- * every epoch. On failure the result holds the epochs completed so far. */
+ * every epoch. When resuming, the checkpoint's model spec, optimizer method and state
+ * (hyperparameters included), seed and batch size replace those of the configuration.
+ * On failure the result holds the epochs completed so far. */
 int so_train(const so_train_config *config, const so_dataset *train, const so_dataset *test,
              so_train_result *result);
 
@@ -76,6 +78,7 @@ int so_train(const so_train_config *config, const so_dataset *train, const so_da
 
 typedef struct so_checkpoint {
     char model_spec[256];
+    char optim_name[32];          /* method name, as so_optim_type_find takes it */
     size_t in_dim, out_dim;
     uint64_t seed;
     size_t batch_size;
@@ -92,7 +95,8 @@ typedef struct so_checkpoint {
 } so_checkpoint;
 
 int so_checkpoint_write(const char *path, const so_checkpoint *ckpt);
-/* Reads and validates a checkpoint (magic, version, sizes, checksum). */
+/* Reads and validates a checkpoint (magic, version, sizes, checksum). On failure ckpt is
+ * left empty. */
 int so_checkpoint_read(const char *path, so_checkpoint *ckpt);
 void so_checkpoint_clear(so_checkpoint *ckpt);
 

@@ -94,11 +94,14 @@ static void put_record(bytes *b, const so_epoch_record *r)
 static int serialize(const so_checkpoint *c, bytes *b)
 {
     size_t spec_len = strnlen(c->model_spec, sizeof c->model_spec);
+    size_t optim_len = strnlen(c->optim_name, sizeof c->optim_name);
 
     put(b, CKPT_MAGIC, sizeof CKPT_MAGIC);
     put_u32(b, CKPT_VERSION);
     put_u64(b, spec_len);
     put(b, c->model_spec, spec_len);
+    put_u64(b, optim_len);
+    put(b, c->optim_name, optim_len);
     put_u64(b, c->in_dim);
     put_u64(b, c->out_dim);
     put_u64(b, c->seed);
@@ -183,6 +186,10 @@ int so_checkpoint_write(const char *path, const so_checkpoint *ckpt)
                           strerror(errno));
         goto done;
     }
+    /* mkstemp creates the file with mode 0600; give it the mode a plain fopen would. */
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
     if (write_all(fd, b.data, b.size) != 0 || fsync(fd) != 0) {
         status = so_fail_(SO_ERR_IO, "%s: writing the checkpoint failed: %s", tmp,
                           strerror(errno));
@@ -344,6 +351,12 @@ static int parse(reader *r, so_checkpoint *c)
                         "fewer than %zu", r->path, r->pos - 8, (unsigned long long)spec_len,
                         sizeof c->model_spec);
     take(r, c->model_spec, (size_t)spec_len, "model spec");
+    uint64_t optim_len = take_u64(r, "optimizer name length");
+    if (!r->failed && optim_len >= sizeof c->optim_name)
+        return so_fail_(SO_ERR_FORMAT, "%s: byte %zu: optimizer name of %llu bytes, expected "
+                        "fewer than %zu", r->path, r->pos - 8, (unsigned long long)optim_len,
+                        sizeof c->optim_name);
+    take(r, c->optim_name, (size_t)optim_len, "optimizer name");
     c->in_dim = (size_t)take_u64(r, "input dimension");
     c->out_dim = (size_t)take_u64(r, "output dimension");
     c->seed = take_u64(r, "seed");

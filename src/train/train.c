@@ -1,5 +1,6 @@
 /* Minibatch training driver with per-epoch evaluation and resumable checkpoints. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ typedef struct run {
     const so_dataset *train, *test;
     so_model *model;
     so_optimizer *opt;
+    const so_optim_type *method;  /* the configured one, or the checkpoint's */
     so_batcher *batcher;
     float *x;                 /* batch_size x d features of the current batch */
     int32_t *y;               /* batch_size labels */
@@ -50,6 +52,7 @@ typedef struct run {
     long epoch0;              /* epochs restored from a checkpoint */
     long step, samples, skipped;
     long consecutive_skips;   /* skipped steps since the last good one, across epochs */
+    double first_loss;        /* loss of the first finite step of this process, or NaN */
     double seconds;
     so_train_result *result;
 } run;
@@ -100,11 +103,24 @@ static int setup(run *r)
         r->seed = ck.seed;
         r->batch_size = ck.batch_size;
     }
+    const so_optim_type *method = cfg->optim;
+    if (cfg->resume_path != NULL) {
+        method = so_optim_type_find(ck.optim_name);
+        if (method == NULL) {
+            status = so_fail_(SO_ERR_FORMAT, "%s: unknown optimizer \"%s\" in the checkpoint",
+                              cfg->resume_path, ck.optim_name);
+            goto done;
+        }
+    }
+    r->method = method;
     status = so_model_new(spec, r->train->d, (size_t)r->train->num_classes, &r->model);
     if (status != SO_OK)
         goto done;
-    status = so_optimizer_new(cfg->optim, so_model_num_params(r->model), SO_F32,
-                              &cfg->optim_params, &r->opt);
+    /* When resuming, so_optimizer_load below replaces these defaults. */
+    so_optim_params method_params = cfg->resume_path != NULL ? so_optim_params_default(method)
+                                                             : cfg->optim_params;
+    status = so_optimizer_new(method, so_model_num_params(r->model), SO_F32, &method_params,
+                              &r->opt);
     if (status != SO_OK)
         goto done;
     if (cfg->resume_path == NULL) {
@@ -146,6 +162,7 @@ static int save_checkpoint(run *r, long epochs_done)
 
     memset(&ck, 0, sizeof ck);
     so_model_describe(r->model, ck.model_spec, sizeof ck.model_spec);
+    snprintf(ck.optim_name, sizeof ck.optim_name, "%s", so_optim_type_name(r->method));
     ck.in_dim = so_model_in_dim(r->model);
     ck.out_dim = so_model_out_dim(r->model);
     ck.seed = r->seed;
@@ -242,6 +259,8 @@ static int train_epoch(run *r, long epoch, double *mean_loss, double *epoch_seco
         if (status != SO_OK)
             return status;
         r->consecutive_skips = 0;
+        if (isnan(r->first_loss))
+            r->first_loss = loss;
         r->step++;
         loss_sum += loss;
         counted++;
@@ -288,6 +307,11 @@ static int run_epochs(run *r)
             if (status != SO_OK)
                 return status;
         }
+        /* A finite but exploding loss is not caught by the non-finite guard. */
+        if (rec.train_loss > 1000.0 * fmax(r->first_loss, 1.0))
+            so_log_(SO_LOG_WARN, "epoch %ld: mean train loss %g is over 1000 times the first "
+                    "step's loss %g; the run is diverging, lower the learning rate", epoch,
+                    rec.train_loss, r->first_loss);
         status = append_record(r->result, &rec);
         if (status == SO_OK && cfg->checkpoint_path != NULL)
             status = save_checkpoint(r, epoch);
@@ -342,6 +366,7 @@ int so_train(const so_train_config *cfg, const so_dataset *train, const so_datas
     r.train = train;
     r.test = test;
     r.result = result;
+    r.first_loss = NAN;
     set_threads(cfg->threads);
     status = setup(&r);
     if (status == SO_OK)

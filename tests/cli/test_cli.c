@@ -169,6 +169,11 @@ static void bad_options_exit_with_usage_status(void **state)
         {"train extra", "unexpected argument 'extra'"},
         {"train --data /nonexistent/fmnist", "--data /nonexistent/fmnist: No such file"},
         {"fly", "unknown command 'fly'"},
+        {"train --log /nonexistent/x.csv", "--log /nonexistent/x.csv: directory /nonexistent "
+                                            "does not exist"},
+        {"train --plot /tmp", "--plot /tmp: is a directory"},
+        {"train --model mlp:12x", "--model: "},
+        {"train --resume /nonexistent.ckpt", "--resume: /nonexistent.ckpt: cannot open"},
     };
     char out[8192];
     (void)state;
@@ -207,6 +212,33 @@ static void truncated_data_file_is_reported(void **state)
     assert_non_null(strstr(out, "train-images-idx3-ubyte"));
 }
 
+static void resume_rejects_non_checkpoint(void **state)
+{
+    char out[8192], args[1024];
+    (void)state;
+    snprintf(args, sizeof args, "train --data %s --resume %s/train-labels-idx1-ubyte", dir, dir);
+    assert_int_equal(run(out, sizeof out, args), 2);
+    assert_non_null(strstr(out, "checkpoint magic"));
+}
+
+/* The program runs as a background job of sh, which sends it SIGINT after 1.5 s. */
+static void interrupt_names_checkpoint(void **state)
+{
+    char out[8192], script[2048];
+    (void)state;
+    snprintf(script, sizeof script, "'%s' train --data %s --model mlp:8 --epochs 1000000 "
+             "--quiet --checkpoint %s/int.ckpt 2>&1 & pid=$!; sleep 1.5; kill -INT $pid; "
+             "wait $pid; echo status=$?", SO_CLI_PATH, dir, dir);
+    FILE *p = popen(script, "r");
+    assert_non_null(p);
+    size_t len = fread(out, 1, sizeof out - 1, p);
+    out[len] = '\0';
+    pclose(p);
+    if (strstr(out, "interrupted during epoch") == NULL || strstr(out, "--resume") == NULL ||
+        strstr(out, "status=130") == NULL)
+        fail_msg("unexpected output: %s", out);
+}
+
 static void help_and_version(void **state)
 {
     char out[8192];
@@ -225,6 +257,8 @@ int main(void)
         cmocka_unit_test(bad_options_exit_with_usage_status),
         cmocka_unit_test(bad_model_spec_is_reported),
         cmocka_unit_test(truncated_data_file_is_reported),
+        cmocka_unit_test(resume_rejects_non_checkpoint),
+        cmocka_unit_test(interrupt_names_checkpoint),
         cmocka_unit_test(help_and_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -144,11 +144,13 @@ static void resumed_run_equals_uninterrupted(void **state)
         assert_int_equal(so_train(&cfg, train, test, &part), SO_OK);
         assert_int_equal(part.epochs, 2);
 
-        /* The resumed run gets a different seed and learning rate on purpose: the
-         * checkpoint decides both. */
+        /* The resumed run gets another optimizer, seed and learning rate on purpose: the
+         * checkpoint decides all three. */
         cfg.stop_after_epoch = 0;
         cfg.resume_path = path;
         cfg.seed = 99;
+        cfg.optim = so_optim_type_find(optims[1 - k]);
+        cfg.optim_params = so_optim_params_default(cfg.optim);
         cfg.optim_params.lr = 0.5;
         assert_int_equal(so_train(&cfg, train, test, &rest), SO_OK);
         assert_int_equal(rest.epochs, 4);
