@@ -22,6 +22,7 @@ typedef struct train_options {
     const char *log_path, *plot_path, *checkpoint, *resume;
     double test_split;
     int standardize, quiet;
+    int test_split_given;
     so_read_options read;
     so_train_config cfg;
 } train_options;
@@ -44,6 +45,8 @@ static void train_usage(FILE *out)
         "  --test PATH         test file for a single-file --data\n"
         "  --test-split F      without --test, hold out fraction F of the rows (default 0.2)\n"
         "  --label-column K    CSV/NPY column with the class label, -1 for the last (default)\n"
+        "  --header yes|no     whether a CSV file starts with a header line (default: yes\n"
+        "                      when no field of the first line is a number)\n"
         "  --zero-based        LIBSVM feature indices start at 0 instead of 1\n"
         "  --standardize       scale each feature to zero mean and unit variance (train stats)\n"
         "Model and optimizer:\n"
@@ -80,7 +83,7 @@ enum {
     OPT_DATA = 256, OPT_TEST, OPT_FORMAT, OPT_TEST_SPLIT, OPT_LABEL_COLUMN, OPT_ZERO_BASED,
     OPT_STANDARDIZE, OPT_MODEL, OPT_OPTIM, OPT_LR, OPT_MOMENTUM, OPT_DAMPENING, OPT_NESTEROV,
     OPT_BETA1, OPT_BETA2, OPT_EPS, OPT_AMSGRAD, OPT_WEIGHT_DECAY, OPT_CLIP_NORM, OPT_BATCH,
-    OPT_EPOCHS, OPT_SEED, OPT_THREADS, OPT_LOG, OPT_PLOT, OPT_CHECKPOINT, OPT_RESUME, OPT_QUIET
+    OPT_EPOCHS, OPT_SEED, OPT_THREADS, OPT_LOG, OPT_PLOT, OPT_CHECKPOINT, OPT_RESUME, OPT_QUIET, OPT_HEADER
 };
 
 static const struct option TRAIN_OPTIONS[] = {
@@ -112,6 +115,7 @@ static const struct option TRAIN_OPTIONS[] = {
     {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
     {"resume", required_argument, NULL, OPT_RESUME},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"header", required_argument, NULL, OPT_HEADER},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -192,7 +196,7 @@ static int apply_optim_overrides(const optim_overrides *ov, so_train_config *cfg
      * status 2, rather than after the data is loaded. */
     so_optimizer *probe = NULL;
     if (so_optimizer_new(cfg->optim, 1, SO_F32, p, &probe) != SO_OK) {
-        cli_error("--optim %s: %s", ov->name, so_last_error());
+        cli_error("invalid optimizer setting: %s", so_last_error());
         return -1;
     }
     so_optimizer_free(&probe);
@@ -207,6 +211,7 @@ static int parse_run_option(int code, const char *arg, train_options *o)
     case OPT_TEST: o->test = arg; return 0;
     case OPT_FORMAT: o->format = arg; return 0;
     case OPT_TEST_SPLIT:
+        o->test_split_given = 1;
         return cli_parse_double("--test-split", arg, 0.0, 0.99, &o->test_split);
     case OPT_LABEL_COLUMN:
         if (cli_parse_long("--label-column", arg, -1, 1000000, &v) != 0)
@@ -214,6 +219,13 @@ static int parse_run_option(int code, const char *arg, train_options *o)
         o->read.label_column = (int)v;
         return 0;
     case OPT_ZERO_BASED: o->read.zero_based = 1; return 0;
+    case OPT_HEADER:
+        if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0) {
+            cli_error("--header: expected yes or no, found '%s'", arg);
+            return -1;
+        }
+        o->read.csv_header = strcmp(arg, "yes") == 0;
+        return 0;
     case OPT_STANDARDIZE: o->standardize = 1; return 0;
     case OPT_MODEL: o->cfg.model_spec = arg; return 0;
     case OPT_BATCH:
@@ -312,6 +324,11 @@ static int load_data(const train_options *o, so_dataset **train, so_dataset **te
         return CLI_EXIT_USAGE;
     }
     if (S_ISDIR(st.st_mode) && (format == SO_FORMAT_AUTO || format == SO_FORMAT_IDX)) {
+        if (o->test != NULL || o->test_split_given) {
+            cli_error("--data %s is a directory of IDX files with its own test set; --test "
+                      "and --test-split apply to a single data file", o->data);
+            return CLI_EXIT_USAGE;
+        }
         status = so_idx_dir_read(o->data, train, test);
         if (status != SO_OK) {
             cli_error("%s", so_last_error());
@@ -321,6 +338,11 @@ static int load_data(const train_options *o, so_dataset **train, so_dataset **te
             goto fail;
         if ((*test)->label == NULL && so_dataset_encode_labels_like(*test, *train) != SO_OK)
             goto fail;
+        if ((*test)->d != (*train)->d) {
+            cli_error("--data %s: the test images have %zu pixels each, the training images "
+                      "%zu", o->data, (*test)->d, (*train)->d);
+            return CLI_EXIT_USAGE;
+        }
         return 0;
     }
     so_dataset *all = NULL;
@@ -347,9 +369,18 @@ static int load_data(const train_options *o, so_dataset **train, so_dataset **te
         return 0;
     }
     status = so_dataset_split(all, 1.0 - o->test_split, o->cfg.seed, train, test);
+    size_t rows = all->n;
     so_dataset_free(&all);
     if (status != SO_OK)
         goto fail;
+    if ((*train)->n == 0) {
+        cli_error("--test-split %g leaves none of the %zu rows of %s for training", o->test_split,
+                  rows, o->data);
+        return CLI_EXIT_USAGE;
+    }
+    if ((*test)->n == 0 && !o->quiet)
+        fprintf(stderr, "stochopt: no test rows (--test-split %g of %zu rows), so test loss "
+                "and accuracy are not measured\n", o->test_split, rows);
     return 0;
 fail:
     cli_error("%s", so_last_error());
@@ -389,11 +420,55 @@ static int check_output_path(const char *option, const char *path)
     return ok ? 0 : -1;
 }
 
+/* Returns 1 when a and b name the same file: the same inode when both exist, else the
+ * same path string. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (a == NULL || b == NULL)
+        return 0;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return strcmp(a, b) == 0;
+}
+
+/* Rejects an output that would overwrite an input or another output. */
+static int check_distinct_paths(const train_options *o)
+{
+    const char *checkpoint = o->checkpoint != NULL ? o->checkpoint : o->resume;
+    const struct {
+        const char *option, *path;
+    } outputs[] = {{"--log", o->log_path}, {"--plot", o->plot_path},
+                   {"--checkpoint", checkpoint}};
+    const struct {
+        const char *option, *path;
+    } inputs[] = {{"--data", o->data}, {"--test", o->test}};
+
+    for (size_t i = 0; i < 3; i++) {
+        for (size_t j = 0; j < 2; j++)
+            if (same_file(outputs[i].path, inputs[j].path)) {
+                cli_error("%s %s would overwrite the %s file", outputs[i].option,
+                          outputs[i].path, inputs[j].option);
+                return -1;
+            }
+        for (size_t j = i + 1; j < 3; j++)
+            if (same_file(outputs[i].path, outputs[j].path)) {
+                cli_error("%s and %s name the same file %s", outputs[i].option,
+                          outputs[j].option, outputs[i].path);
+                return -1;
+            }
+    }
+    return 0;
+}
+
 /* Checks what can be checked before the data is loaded: output paths and the model
  * spec. Prints the error and returns -1 on a problem. */
 static int check_before_loading(const train_options *o)
 {
     so_model *probe = NULL;
+
+    if (check_distinct_paths(o) != 0)
+        return -1;
 
     if (check_output_path("--log", o->log_path) != 0 ||
         check_output_path("--plot", o->plot_path) != 0 ||
@@ -502,22 +577,26 @@ static int on_progress(void *user, const so_progress *p)
 
 static int write_csv(const char *path, const so_train_result *res)
 {
-    size_t cap = 256 + (size_t)res->epochs * 256;
-    char *text = malloc(cap);
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
 
-    if (text == NULL) {
+    if (mem == NULL) {
         cli_error("%s: out of memory writing the log", path);
         return -1;
     }
-    len = (size_t)snprintf(text, cap, "epoch,step,samples,train_loss,test_loss,"
-                           "test_accuracy,lr,batch_size,seconds\n");
+    fprintf(mem, "epoch,step,samples,train_loss,test_loss,test_accuracy,lr,batch_size,"
+            "seconds\n");
     for (long e = 0; e < res->epochs; e++) {
         const so_epoch_record *r = &res->history[e];
-        len += (size_t)snprintf(text + len, cap - len, "%ld,%ld,%ld,%.9g,%.9g,%.6f,%.9g,%zu,"
-                                "%.3f\n", r->epoch, r->step, r->samples, r->train_loss,
-                                r->test_loss, r->test_accuracy, r->lr, r->batch_size,
-                                r->seconds);
+        fprintf(mem, "%ld,%ld,%ld,%.9g,%.9g,%.6f,%.9g,%zu,%.3f\n", r->epoch, r->step,
+                r->samples, r->train_loss, r->test_loss, r->test_accuracy, r->lr,
+                r->batch_size, r->seconds);
+    }
+    if (fclose(mem) != 0 || text == NULL) {
+        free(text);
+        cli_error("%s: out of memory writing the log", path);
+        return -1;
     }
     int rc = cli_write_file_atomic(path, text, len);
     if (rc != 0)

@@ -104,9 +104,12 @@ static void data_range(const plot_panel *p, double *xmin, double *xmax, double *
         *xmin -= 0.5;
         *xmax += 0.5;
     }
+    /* Values a few ulps apart would give a tick step below the precision of the axis, so
+     * the range is at least a millionth of the values' magnitude. */
     double pad = (*ymax - *ymin) * 0.05;
-    if (pad <= 0)
-        pad = fabs(*ymax) > 0 ? fabs(*ymax) * 0.05 : 0.5;
+    double min_pad = fmax(fabs(*ymax), fabs(*ymin)) * 1e-6;
+    if (pad < min_pad)
+        pad = min_pad > 0 ? min_pad : 0.5;
     *ymin -= pad;
     *ymax += pad;
 }
@@ -120,14 +123,19 @@ static void emit_axes(text_buffer *t, double ox, double xmin, double xmax, doubl
     emit(t, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" "
          "stroke=\"#444\"/>\n", x0, y0, pw, ph);
     double xs = tick_step(xmax - xmin), ys = tick_step(ymax - ymin);
-    for (double v = ceil(xmin / xs) * xs; v <= xmax + 1e-9 * xs; v += xs) {
+    /* Ticks are counted by index, so rounding can never stall the loop. */
+    for (double k = ceil(xmin / xs); k * xs <= xmax + 1e-9 * xs && k - ceil(xmin / xs) < 50;
+         k++) {
+        double v = k * xs;
         double px = x0 + (v - xmin) / (xmax - xmin) * pw;
         emit(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
              px, y0, px, y0 + ph);
         emit(t, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n", px,
              y0 + ph + 16, fabs(v) < 1e-12 * xs ? 0.0 : v);
     }
-    for (double v = ceil(ymin / ys) * ys; v <= ymax + 1e-9 * ys; v += ys) {
+    for (double k = ceil(ymin / ys); k * ys <= ymax + 1e-9 * ys && k - ceil(ymin / ys) < 50;
+         k++) {
+        double v = k * ys;
         double py = y0 + ph - (v - ymin) / (ymax - ymin) * ph;
         emit(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n",
              x0, py, x0 + pw, py);

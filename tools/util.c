@@ -22,8 +22,12 @@ int cli_parse_double(const char *option, const char *text, double lo, double hi,
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    if (end == text || *end != '\0' || !isfinite(v)) {
         cli_error("%s: expected a number, found '%s'", option, text);
+        return -1;
+    }
+    if (errno == ERANGE && v != 0.0) {
+        cli_error("%s: %s is outside the range of a double", option, text);
         return -1;
     }
     if (v < lo || v > hi) {
@@ -39,8 +43,12 @@ int cli_parse_long(const char *option, const char *text, long lo, long hi, long 
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno == ERANGE) {
+    if (end == text || *end != '\0') {
         cli_error("%s: expected an integer, found '%s'", option, text);
+        return -1;
+    }
+    if (errno == ERANGE) {
+        cli_error("%s: %s is outside the valid range [%ld, %ld]", option, text, lo, hi);
         return -1;
     }
     if (v < lo || v > hi) {

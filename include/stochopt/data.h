@@ -102,7 +102,9 @@ int so_format_from_name(const char *name);
 typedef struct so_read_options {
     int zero_based;           /* LIBSVM: indices start at 0 (default: 1) */
     size_t num_features;      /* LIBSVM: at least this many columns (0: largest index seen) */
-    int csv_header;           /* CSV: 1 first line is a header, 0 none, -1 detect (default) */
+    int csv_header;           /* CSV: 1 first line is a header, 0 none, -1 detect (default):
+                               * a header has no numeric field, and a first line that mixes
+                               * numbers and text is rejected */
     int label_column;         /* CSV and NPY: column holding the target; -1 means last */
     char csv_delimiter;       /* CSV: ',' by default */
 } so_read_options;

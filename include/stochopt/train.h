@@ -42,7 +42,8 @@ typedef struct so_train_config {
     size_t batch_size;            /* 128 */
     long epochs;                  /* 10: the total, counting epochs before a resume */
     uint64_t seed;                /* 0: initialization and data order */
-    int threads;                  /* 1; 0 keeps the OpenMP and OpenBLAS settings */
+    int threads;                  /* 1; 0 keeps the OpenMP and OpenBLAS settings. The
+                                   * settings are restored when so_train returns. */
     const char *checkpoint_path;  /* written after every epoch when not NULL */
     const char *resume_path;      /* checkpoint to continue from, or NULL */
     long stop_after_epoch;        /* stop (successfully) after this epoch; 0 never */

@@ -94,25 +94,37 @@ static int is_blank_line(const char *line, size_t len)
 }
 
 /* Counts the fields of the first line and decides whether it is a header: with
- * csv_header -1 it is one when some field is not a number. */
+ * csv_header -1 it is one when no field is a number. A line with both numbers and other
+ * text is rejected, because guessing either way would drop a data row or misread a
+ * header. */
 static int inspect_first_line(parser *ps, const char *line, size_t len,
                               const so_read_options *opt, int *is_header)
 {
     field_reader r;
     field f;
-    int got, numeric = 1;
+    int got;
+    size_t numbers = 0, first_text = 0;
     double v;
 
     ps->fields = 0;
     start_fields(&r, line, len, opt->csv_delimiter);
     while ((got = next_field(&r, ps, &f)) == 1) {
         ps->fields++;
-        if (so_parse_number_(line + f.start, f.len, &v) == SO_NUMBER_INVALID_)
-            numeric = 0;
+        if (so_parse_number_(line + f.start, f.len, &v) == SO_NUMBER_INVALID_) {
+            if (first_text == 0)
+                first_text = ps->fields;
+        } else {
+            numbers++;
+        }
     }
     if (got < 0)
         return got;
-    *is_header = opt->csv_header == -1 ? !numeric : opt->csv_header != 0;
+    if (opt->csv_header == -1 && numbers > 0 && numbers < ps->fields)
+        return so_fail_(SO_ERR_FORMAT, "%s: line %zu: expected a header of names or a row of "
+                        "numbers, found %zu numbers and text in field %zu; fix the line or "
+                        "say whether the file has a header", ps->name, ps->line, numbers,
+                        first_text);
+    *is_header = opt->csv_header == -1 ? numbers == 0 : opt->csv_header != 0;
     if (ps->fields < 2)
         return so_fail_(SO_ERR_FORMAT, "%s: line %zu: expected at least 2 fields (features "
                         "and a target), found %zu", ps->name, ps->line, ps->fields);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,9 +295,14 @@ static void take_record(reader *r, so_epoch_record *e)
 
 static int read_file(const char *path, unsigned char **data, size_t *size)
 {
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    FILE *f;
     long len;
 
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return so_fail_(SO_ERR_INVALID, "%s: expected a checkpoint file, found %s", path,
+                        S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+    f = fopen(path, "rb");
     if (f == NULL)
         return so_fail_(errno == ENOENT ? SO_ERR_NOT_FOUND : SO_ERR_IO,
                         "%s: cannot open checkpoint: %s", path, strerror(errno));
@@ -333,13 +339,43 @@ static int check_envelope(reader *r)
     uint32_t crc = (uint32_t)crc32(0L, r->data, (uInt)(r->size - 4));
     if (crc != stored)
         return so_fail_(SO_ERR_FORMAT, "%s: CRC-32 mismatch (stored %08x, computed %08x); "
-                        "the checkpoint is corrupt", r->path, stored, crc);
+                        "the checkpoint is corrupt or truncated", r->path, stored, crc);
     r->size -= 4;
     r->pos = sizeof CKPT_MAGIC;
     uint32_t version = take_u32(r, "version");
     if (version != CKPT_VERSION)
         return so_fail_(SO_ERR_UNSUPPORTED, "%s: byte 8: checkpoint version %u, expected %d",
                         r->path, version, CKPT_VERSION);
+    return SO_OK;
+}
+
+/* Range checks of the decoded fields. The CRC only proves that the bytes are the ones
+ * written, so values that no training run can produce are rejected here. */
+static int validate(const char *path, const so_checkpoint *c)
+{
+    const long max_count = (long)1 << 52;
+
+    if (c->batch_size == 0 || c->batch_size > (size_t)1 << 24)
+        return so_fail_(SO_ERR_FORMAT, "%s: batch size %zu is outside [1, 16777216]", path,
+                        c->batch_size);
+    if (c->step < 0 || c->step > max_count || c->samples < 0 || c->samples > max_count ||
+        c->skipped_steps < 0 || c->skipped_steps > max_count)
+        return so_fail_(SO_ERR_FORMAT, "%s: step, sample or skipped-step count out of range "
+                        "(%ld, %ld, %ld)", path, c->step, c->samples, c->skipped_steps);
+    if (!(c->seconds >= 0.0) || isinf(c->seconds))
+        return so_fail_(SO_ERR_FORMAT, "%s: training time %g s is not a finite non-negative "
+                        "number", path, c->seconds);
+    for (size_t i = 0; i < c->num_params; i++)
+        if (!isfinite(c->params[i]))
+            return so_fail_(SO_ERR_NONFINITE, "%s: parameter %zu is %g; the checkpoint holds "
+                            "a diverged model", path, i, (double)c->params[i]);
+    for (long e = 0; e < c->epochs_done; e++) {
+        const so_epoch_record *h = &c->history[e];
+        if (h->epoch != e + 1 || h->step < 0 || h->step > max_count || h->samples < 0 ||
+            h->samples > max_count || !isfinite(h->lr) || !isfinite(h->seconds))
+            return so_fail_(SO_ERR_FORMAT, "%s: history record %ld is inconsistent", path,
+                            e + 1);
+    }
     return SO_OK;
 }
 
@@ -405,7 +441,7 @@ static int parse(reader *r, so_checkpoint *c)
     if (r->pos != r->size)
         return so_fail_(SO_ERR_FORMAT, "%s: byte %zu: %zu unexpected trailing bytes", r->path,
                         r->pos, r->size - r->pos);
-    return SO_OK;
+    return validate(r->path, c);
 }
 
 int so_checkpoint_read(const char *path, so_checkpoint *ckpt)

@@ -12,6 +12,7 @@
 
 /* A diverged run (NaN loss) is stopped after this many consecutive skipped steps. */
 enum { SO_MAX_CONSECUTIVE_SKIPS = 50, SO_EVAL_BATCH = 1000, SO_PROGRESS_EVERY = 20 };
+#define SO_OMP_MIN_PARAMS ((size_t)1 << 22)
 
 so_train_config so_train_config_default(void)
 {
@@ -67,11 +68,15 @@ static int append_record(so_train_result *res, const so_epoch_record *rec)
     return SO_OK;
 }
 
-static void set_threads(int threads)
+/* OpenBLAS gets `threads` threads. The optimizer's OpenMP loops get them only for models
+ * of at least SO_OMP_MIN_PARAMS parameters: below that an update takes well under a
+ * millisecond, and idle OpenMP workers that spin-wait after it take the cores away from
+ * OpenBLAS's own threads (measured: --threads 2 ran 10 times slower than 1 on 2 cores). */
+static void set_threads(int threads, size_t num_params)
 {
     if (threads <= 0)
         return;
-    omp_set_num_threads(threads);
+    omp_set_num_threads(num_params >= SO_OMP_MIN_PARAMS ? threads : 1);
     openblas_set_num_threads(threads);
 }
 
@@ -114,8 +119,11 @@ static int setup(run *r)
     }
     r->method = method;
     status = so_model_new(spec, r->train->d, (size_t)r->train->num_classes, &r->model);
-    if (status != SO_OK)
+    if (status != SO_OK) {
+        so_error_prefix_("model %s for %zu features and %d classes", spec, r->train->d,
+                         r->train->num_classes);
         goto done;
+    }
     /* When resuming, so_optimizer_load below replaces these defaults. */
     so_optim_params method_params = cfg->resume_path != NULL ? so_optim_params_default(method)
                                                              : cfg->optim_params;
@@ -221,6 +229,16 @@ static int report_progress(run *r, long epoch, long step, long steps, double los
                     "%ld, step %ld", epoch, step);
 }
 
+static int params_finite(so_model *model)
+{
+    const float *p = so_model_params(model);
+    size_t n = so_model_num_params(model);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(p[i]))
+            return 0;
+    return 1;
+}
+
 /* One pass over the training set. A step whose loss or gradient is not finite is
  * skipped; a run of SO_MAX_CONSECUTIVE_SKIPS such steps means the run diverged. */
 static int train_epoch(run *r, long epoch, double *mean_loss, double *epoch_seconds)
@@ -244,6 +262,11 @@ static int train_epoch(run *r, long epoch, double *mean_loss, double *epoch_seco
                                        so_model_grads(r->model));
         step++;
         r->samples += (long)count;
+        if (status == SO_ERR_NONFINITE && !params_finite(r->model)) {
+            return so_fail_(SO_ERR_NONFINITE, "training diverged at epoch %ld, step %ld: the "
+                            "parameters are no longer finite after the previous update; "
+                            "lower the learning rate (or raise eps)", epoch, step);
+        }
         if (status == SO_ERR_NONFINITE) {
             r->skipped++;
             if (++r->consecutive_skips == 1 || r->skipped % 100 == 0)
@@ -252,7 +275,8 @@ static int train_epoch(run *r, long epoch, double *mean_loss, double *epoch_seco
             if (r->consecutive_skips >= SO_MAX_CONSECUTIVE_SKIPS)
                 return so_fail_(SO_ERR_NONFINITE, "training diverged at epoch %ld, step %ld: "
                                 "%d consecutive steps had a non-finite loss or gradient; "
-                                "lower the learning rate", epoch, step,
+                                "lower the learning rate, or check the data for huge "
+                                "values (--standardize)", epoch, step,
                                 SO_MAX_CONSECUTIVE_SKIPS);
             continue;
         }
@@ -332,11 +356,14 @@ static int check_inputs(const so_train_config *cfg, const so_dataset *train,
     if (cfg == NULL || train == NULL || cfg->optim == NULL || cfg->model_spec == NULL)
         return so_fail_(SO_ERR_INVALID, "train: config, training set, optimizer and model "
                         "spec must not be NULL");
-    if (train->label == NULL || train->num_classes < 2)
-        return so_fail_(SO_ERR_INVALID, "train: the training set needs encoded labels with at "
-                        "least 2 classes (found %d)", train->num_classes);
     if (train->n == 0)
         return so_fail_(SO_ERR_INVALID, "train: the training set is empty");
+    if (train->label == NULL)
+        return so_fail_(SO_ERR_INVALID, "train: the training set has no class labels; call "
+                        "so_dataset_encode_labels first");
+    if (train->num_classes < 2)
+        return so_fail_(SO_ERR_INVALID, "train: the training data has %d class; a classifier "
+                        "needs at least 2", train->num_classes);
     if (test != NULL && test->n > 0 && (test->label == NULL || test->d != train->d))
         return so_fail_(SO_ERR_INVALID, "train: the test set needs encoded labels and %zu "
                         "features (it has %zu)", train->d, test->d);
@@ -367,12 +394,17 @@ int so_train(const so_train_config *cfg, const so_dataset *train, const so_datas
     r.test = test;
     r.result = result;
     r.first_loss = NAN;
-    set_threads(cfg->threads);
+    /* The thread settings are process-wide, so they are restored on return. */
+    int omp_before = omp_get_max_threads(), blas_before = openblas_get_num_threads();
     status = setup(&r);
+    if (status == SO_OK)
+        set_threads(cfg->threads, so_model_num_params(r.model));
     if (status == SO_OK)
         status = so_batcher_new(train->n, r.batch_size, r.seed, 1, 0, &r.batcher);
     if (status == SO_OK) {
-        size_t rows = r.batch_size > SO_EVAL_BATCH ? r.batch_size : SO_EVAL_BATCH;
+        /* A batch never holds more rows than the data set has. */
+        size_t batch_rows = r.batch_size < train->n ? r.batch_size : train->n;
+        size_t rows = batch_rows > SO_EVAL_BATCH ? batch_rows : SO_EVAL_BATCH;
         r.x = so_alloc_aligned_(rows * train->d, sizeof *r.x);
         r.y = so_calloc_(rows, sizeof *r.y);
         r.eval_idx = so_calloc_(SO_EVAL_BATCH, sizeof *r.eval_idx);
@@ -386,6 +418,10 @@ int so_train(const so_train_config *cfg, const so_dataset *train, const so_datas
     free(r.eval_idx);
     so_batcher_free(&r.batcher);
     so_optimizer_free(&r.opt);
+    if (cfg->threads > 0) {
+        omp_set_num_threads(omp_before);
+        openblas_set_num_threads(blas_before);
+    }
     result->model = r.model;
     return status;
 }

@@ -212,6 +212,44 @@ static void truncated_data_file_is_reported(void **state)
     assert_non_null(strstr(out, "train-images-idx3-ubyte"));
 }
 
+static void write_text(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Cases that need files: each must exit with status 2 and the given message. */
+static void file_errors_exit_with_usage_status(void **state)
+{
+    static const struct {
+        const char *args, *message;
+    } cases[] = {
+        {"--data %s/mixed.csv", "found 2 numbers and text in field 3"},
+        {"--data %s/ok.csv --log %s/ok.csv", "--log %s/ok.csv would overwrite the --data file"},
+        {"--data %s/ok.csv --log %s/x.out --checkpoint %s/x.out", "name the same file"},
+        {"--data %s --test %s/ok.csv", "--test and --test-split apply to a single data file"},
+        {"--data %s/ok.csv --test-split 0.99", "leaves none of the 4 rows"},
+        {"--data %s/ok.csv --resume %s", "is a directory"},
+    };
+    char out[8192], args[1024], message[512];
+    (void)state;
+    write_text("mixed.csv", "1,2,x\n3,4,0\n");
+    write_text("ok.csv", "1,2,0\n3,4,1\n5,6,0\n7,8,1\n");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char fmt[256];
+        snprintf(fmt, sizeof fmt, "train %s", cases[i].args);
+        snprintf(args, sizeof args, fmt, dir, dir, dir);
+        snprintf(message, sizeof message, cases[i].message, dir);
+        int status = run(out, sizeof out, args);
+        if (status != 2 || strstr(out, message) == NULL)
+            fail_msg("'%s' gave status %d and output: %s", args, status, out);
+    }
+}
+
 static void resume_rejects_non_checkpoint(void **state)
 {
     char out[8192], args[1024];
@@ -257,6 +295,7 @@ int main(void)
         cmocka_unit_test(bad_options_exit_with_usage_status),
         cmocka_unit_test(bad_model_spec_is_reported),
         cmocka_unit_test(truncated_data_file_is_reported),
+        cmocka_unit_test(file_errors_exit_with_usage_status),
         cmocka_unit_test(resume_rejects_non_checkpoint),
         cmocka_unit_test(interrupt_names_checkpoint),
         cmocka_unit_test(help_and_version),

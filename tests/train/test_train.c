@@ -219,6 +219,7 @@ static void fill_checkpoint(so_checkpoint *ck, float *params, size_t n, float va
     strcpy(ck->model_spec, "mlp:4");
     ck->in_dim = 3;
     ck->out_dim = 2;
+    ck->batch_size = 1;
     ck->epochs_done = 1;
     ck->history = history;
     ck->num_params = n;
@@ -300,6 +301,38 @@ static void checkpoint_damage_is_rejected(void **state)
     assert_non_null(strstr(so_last_error(), path));
 }
 
+/* Values that pass the CRC but that no training run writes are rejected as well. */
+static void checkpoint_bad_values_rejected(void **state)
+{
+    float params[4];
+    so_epoch_record hist;
+    so_checkpoint ck, back;
+    char path[256];
+    (void)state;
+
+    temp_path(path, sizeof path, "values.ckpt");
+    fill_checkpoint(&ck, params, 4, 1.0f, &hist);
+    ck.batch_size = 0;
+    assert_int_equal(so_checkpoint_write(path, &ck), SO_OK);
+    assert_int_equal(so_checkpoint_read(path, &back), SO_ERR_FORMAT);
+    assert_non_null(strstr(so_last_error(), "batch size 0"));
+
+    fill_checkpoint(&ck, params, 4, 1.0f, &hist);
+    params[2] = NAN;
+    assert_int_equal(so_checkpoint_write(path, &ck), SO_OK);
+    assert_int_equal(so_checkpoint_read(path, &back), SO_ERR_NONFINITE);
+    assert_non_null(strstr(so_last_error(), "parameter 2"));
+
+    fill_checkpoint(&ck, params, 4, 1.0f, &hist);
+    ck.samples = -5;
+    assert_int_equal(so_checkpoint_write(path, &ck), SO_OK);
+    assert_int_equal(so_checkpoint_read(path, &back), SO_ERR_FORMAT);
+    unlink(path);
+
+    assert_int_equal(so_checkpoint_read("/tmp", &back), SO_ERR_INVALID);
+    assert_non_null(strstr(so_last_error(), "found a directory"));
+}
+
 /* A child process rewrites a large checkpoint in a loop, alternating two contents, and
  * is killed with SIGKILL at a random moment. The file left behind must always be one of
  * the two complete checkpoints. */
@@ -355,6 +388,7 @@ int main(void)
         cmocka_unit_test(diverging_run_is_reported),
         cmocka_unit_test(checkpoint_round_trip),
         cmocka_unit_test(checkpoint_damage_is_rejected),
+        cmocka_unit_test(checkpoint_bad_values_rejected),
         cmocka_unit_test(killed_writer_leaves_valid_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
