@@ -3,10 +3,13 @@
  *
  * Usage: bench_adam [n [threads [repeats]]]   (defaults: 10000000 1 20)
  *
- * Bytes are counted as the arrays each pass must read and write: a step reads g once for
- * the finiteness scan, then reads p, g, m, v and writes p, m, v (32 bytes per parameter;
- * 28 for the update alone). The triad a = b + s * c counts 24 bytes per element, as
- * STREAM does. Each figure is the best of `repeats` runs; the median is shown too. */
+ * The bandwidth bound of a step is 28 bytes per parameter (read p, g, m, v; write p, m, v)
+ * at the triad's bandwidth. A step also reads g once more in the finiteness scan, so it
+ * moves 32 bytes per parameter. Its GB/s figure still counts 28 bytes, so that it compares
+ * directly with the bound. The triad a = b + s * c counts 24 bytes per element, as STREAM does,
+ * although a write-allocate cache also reads a. Each figure is the best of `repeats`
+ * runs; the median is shown too. The last line, "summary:", collects the figures for
+ * bench/adam_torch.py. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +45,7 @@ static timing summarize(double *seconds, int count)
 
 static void report(const char *label, timing t, double bytes)
 {
-    printf("%-44s %8.2f ms  %6.2f GB/s   (median %.2f ms, %.2f GB/s)\n", label, 1e3 * t.best,
+    printf("%-46s %8.2f ms  %6.2f GB/s   (median %.2f ms, %.2f GB/s)\n", label, 1e3 * t.best,
            bytes / t.best / 1e9, 1e3 * t.median, bytes / t.median / 1e9);
 }
 
@@ -81,76 +84,23 @@ static int parse_args(int argc, char **argv, long *n, int *threads, int *repeats
     return 0;
 }
 
-static void bench_adam(long n, int repeats, int clip)
+static void *checked_malloc(size_t bytes)
 {
-    float *p = malloc((size_t)n * sizeof *p), *g = malloc((size_t)n * sizeof *g);
-    so_optim_params hp = so_optim_params_default(so_optim_adam);
-    so_optimizer *opt = NULL;
-    double seconds[MAX_REPEATS];
-    char label[64];
-
-    hp.clip_norm = clip ? 1.0 : 0.0;
-    if (p == NULL || g == NULL || so_optimizer_new(so_optim_adam, (size_t)n, SO_F32, &hp, &opt)) {
-        fprintf(stderr, "bench_adam: setup failed: %s\n", so_last_error());
+    void *p = malloc(bytes);
+    if (p == NULL) {
+        fprintf(stderr, "bench_adam: out of memory allocating %zu bytes\n", bytes);
         exit(1);
     }
-    for (long i = 0; i < n; i++) {
-        p[i] = (float)(i % 1000) * 1e-3f;
-        g[i] = (float)((i * 7919) % 2001 - 1000) * 1e-4f;
-    }
-    so_optimizer_step(opt, p, g); /* warm up: page faults, thread start */
-    for (int r = 0; r < repeats; r++) {
-        double t0 = so_time_now();
-        so_optimizer_step(opt, p, g);
-        seconds[r] = so_time_now() - t0;
-    }
-    snprintf(label, sizeof label, "adam step%s (32 B/param)", clip ? ", clip_norm 1" : "");
-    report(label, summarize(seconds, repeats), 32.0 * (double)n);
-
-    /* The two passes of a step timed apart: the scan, then the update kernel alone. */
-    for (int r = 0; r < repeats; r++) {
-        double t0 = so_time_now();
-        so_optim_scan_f32_(g, (size_t)n, opt->chunk_sums, NULL);
-        seconds[r] = so_time_now() - t0;
-    }
-    if (!clip)
-        report("  gradient finiteness scan (4 B/param)", summarize(seconds, repeats),
-               4.0 * (double)n);
-    for (int r = 0; r < repeats && !clip; r++) {
-        so_optim_update u = {&opt->hp, opt->steps + 1, 1.0};
-        float *buf[SO_OPTIM_MAX_BUFFERS] = {opt->buffers[0], opt->buffers[1]};
-        double t0 = so_time_now();
-#pragma omp parallel
-        {
-            /* Whole-array split, like the library's driver. */
-            long threads = 1, thread = 0;
-#ifdef _OPENMP
-            threads = omp_get_num_threads();
-            thread = omp_get_thread_num();
-#endif
-            size_t lo = (size_t)(n * thread / threads), hi = (size_t)(n * (thread + 1) / threads);
-            so_optim_adam_type_.step_f32(&u, lo, hi, p, g, buf);
-        }
-        seconds[r] = so_time_now() - t0;
-    }
-    if (!clip)
-        report("  update kernel alone (28 B/param)", summarize(seconds, repeats),
-               28.0 * (double)n);
-    so_optimizer_free(&opt);
-    free(p);
-    free(g);
+    return p;
 }
 
-static void bench_memory(long n, int repeats)
+/* Returns the best triad time. */
+static timing bench_memory(long n, int repeats)
 {
-    double *a = malloc((size_t)n * sizeof *a), *b = malloc((size_t)n * sizeof *b);
-    double *c = malloc((size_t)n * sizeof *c), seconds[MAX_REPEATS];
-    float *p = malloc((size_t)n * sizeof *p), *g = malloc((size_t)n * sizeof *g);
-    float *m = malloc((size_t)n * sizeof *m), *v = malloc((size_t)n * sizeof *v);
-    if (!a || !b || !c || !p || !g || !m || !v) {
-        fprintf(stderr, "bench_adam: out of memory\n");
-        exit(1);
-    }
+    double *a = checked_malloc((size_t)n * sizeof *a), *b = checked_malloc((size_t)n * sizeof *b);
+    double *c = checked_malloc((size_t)n * sizeof *c), seconds[MAX_REPEATS];
+    float *p = checked_malloc((size_t)n * sizeof *p), *g = checked_malloc((size_t)n * sizeof *g);
+    float *m = checked_malloc((size_t)n * sizeof *m), *v = checked_malloc((size_t)n * sizeof *v);
     for (long i = 0; i < n; i++) {
         a[i] = 0.0, b[i] = 1.0, c[i] = 2.0;
         p[i] = 1.0f, g[i] = 1e-3f, m[i] = 0.0f, v[i] = 0.0f;
@@ -160,7 +110,8 @@ static void bench_memory(long n, int repeats)
         triad(a, b, c, 3.0, n);
         seconds[r] = so_time_now() - t0;
     }
-    report("STREAM triad, float64 (24 B/element)", summarize(seconds, repeats), 24.0 * (double)n);
+    timing triad_time = summarize(seconds, repeats);
+    report("STREAM triad, float64 (24 B/element)", triad_time, 24.0 * (double)n);
     for (int r = 0; r < repeats; r++) {
         double t0 = so_time_now();
         adam_traffic(p, g, m, v, n);
@@ -169,6 +120,99 @@ static void bench_memory(long n, int repeats)
     report("Adam-shaped traffic, no math (28 B/param)", summarize(seconds, repeats),
            28.0 * (double)n);
     free(a), free(b), free(c), free(p), free(g), free(m), free(v);
+    return triad_time;
+}
+
+/* Times one update kernel alone over the whole array, split over threads like the
+ * library's driver. */
+static timing time_kernel(so_optim_kernel_f32 kernel, so_optimizer *opt, float *p,
+                          const float *g, int repeats)
+{
+    double seconds[MAX_REPEATS];
+    const long n = (long)opt->n;
+    so_optim_update u = {&opt->hp, opt->steps + 1, 1.0, opt->hp.lr, opt->hp.weight_decay, 0.0};
+    float *buf[SO_OPTIM_MAX_BUFFERS] = {opt->buffers[0], opt->buffers[1]};
+    for (int r = 0; r < repeats; r++) {
+        double t0 = so_time_now();
+#pragma omp parallel
+        {
+            long threads = 1, thread = 0;
+#ifdef _OPENMP
+            threads = omp_get_num_threads();
+            thread = omp_get_thread_num();
+#endif
+            size_t lo = (size_t)(n * thread / threads), hi = (size_t)(n * (thread + 1) / threads);
+            kernel(&u, lo, hi, p, g, buf);
+        }
+        seconds[r] = so_time_now() - t0;
+    }
+    return summarize(seconds, repeats);
+}
+
+static so_optimizer *make_adam(long n, double clip_norm, float **p, float **g)
+{
+    so_optim_params hp = so_optim_params_default(so_optim_adam);
+    so_optimizer *opt = NULL;
+    hp.clip_norm = clip_norm;
+    *p = checked_malloc((size_t)n * sizeof **p);
+    *g = checked_malloc((size_t)n * sizeof **g);
+    if (so_optimizer_new(so_optim_adam, (size_t)n, SO_F32, &hp, &opt) != SO_OK) {
+        fprintf(stderr, "bench_adam: setup failed: %s\n", so_last_error());
+        exit(1);
+    }
+    for (long i = 0; i < n; i++) {
+        (*p)[i] = (float)(i % 1000) * 1e-3f;
+        (*g)[i] = (float)((i * 7919) % 2001 - 1000) * 1e-4f;
+    }
+    so_optimizer_step(opt, *p, *g); /* warm up: page faults, thread start */
+    return opt;
+}
+
+static timing time_step(so_optimizer *opt, float *p, const float *g, int repeats)
+{
+    double seconds[MAX_REPEATS];
+    for (int r = 0; r < repeats; r++) {
+        double t0 = so_time_now();
+        so_optimizer_step(opt, p, g);
+        seconds[r] = so_time_now() - t0;
+    }
+    return summarize(seconds, repeats);
+}
+
+/* Returns the best time of a whole step without clipping. */
+static timing bench_adam(long n, int repeats)
+{
+    float *p, *g;
+    double seconds[MAX_REPEATS];
+    so_optimizer *opt = make_adam(n, 0.0, &p, &g);
+
+    timing step = time_step(opt, p, g, repeats);
+    report("adam step, counted at 28 B/param", step, 28.0 * (double)n);
+    for (int r = 0; r < repeats; r++) {
+        double t0 = so_time_now();
+        so_optim_scan_f32_(g, (size_t)n, 0.0, opt->chunk_sums, NULL);
+        seconds[r] = so_time_now() - t0;
+    }
+    report("  gradient finiteness scan (4 B/param)", summarize(seconds, repeats),
+           4.0 * (double)n);
+    report("  update kernel, scalar SSE2 (28 B/param)",
+           time_kernel(so_adam_step_f32_scalar_, opt, p, g, repeats), 28.0 * (double)n);
+    if (so_adam_avx2_available_())
+        report("  update kernel, AVX2 (28 B/param)",
+               time_kernel(so_adam_step_f32_avx2_, opt, p, g, repeats), 28.0 * (double)n);
+    else
+        printf("  update kernel, AVX2: not supported by this processor\n");
+    so_optimizer_free(&opt);
+    free(p);
+    free(g);
+
+    opt = make_adam(n, 1.0, &p, &g);
+    report("adam step, clip_norm 1, counted at 28 B/param", time_step(opt, p, g, repeats),
+           28.0 * (double)n);
+    so_optimizer_free(&opt);
+    free(p);
+    free(g);
+    return step;
 }
 
 int main(int argc, char **argv)
@@ -177,9 +221,19 @@ int main(int argc, char **argv)
     int threads, repeats;
     if (parse_args(argc, argv, &n, &threads, &repeats) != 0)
         return 1;
-    printf("n = %ld, threads = %d, best of %d runs\n", n, threads, repeats);
-    bench_memory(n, repeats);
-    bench_adam(n, repeats, 0);
-    bench_adam(n, repeats, 1);
+    printf("n = %ld, threads = %d, best of %d runs, AVX2 kernel %s\n", n, threads, repeats,
+           so_adam_avx2_available_() ? "in use" : "not available");
+    timing triad_time = bench_memory(n, repeats);
+    timing step = bench_adam(n, repeats);
+
+    double triad_gbs = 24.0 * (double)n / triad_time.best / 1e9;
+    double bound_ms = 1e3 * 28.0 * (double)n / (triad_gbs * 1e9);
+    printf("bandwidth bound at 28 B/param and the triad's %.2f GB/s: %.2f ms; the step takes "
+           "%.2f ms, %.0f%% of the bound\n",
+           triad_gbs, bound_ms, 1e3 * step.best, 100.0 * bound_ms / (1e3 * step.best));
+    printf("summary: n=%ld threads=%d adam_step_ms=%.4f adam_step_gbs=%.3f triad_gbs=%.3f "
+           "bound_ms=%.4f bound_fraction=%.4f\n",
+           n, threads, 1e3 * step.best, 28.0 * (double)n / step.best / 1e9, triad_gbs,
+           bound_ms, bound_ms / (1e3 * step.best));
     return 0;
 }

@@ -1,14 +1,12 @@
-/* Adam (Kingma and Ba, ICLR 2015, Algorithm 1) with L2 weight decay and the AMSGrad
- * variant (Reddi et al., ICLR 2018), as torch.optim.Adam of PyTorch 1.13 computes it
- * (_single_tensor_adam). With step t counted from 1:
- *   d_t = g_t (or -g_t when maximizing) + weight_decay * p_{t-1}
- *   m_t = beta1 * m_{t-1} + (1 - beta1) * d_t
- *   v_t = beta2 * v_{t-1} + (1 - beta2) * d_t^2
- *   u_t = max(u_{t-1}, v_t) with AMSGrad, v_t without
+/* Adam (Kingma and Ba, ICLR 2015, Algorithm 1) with L2 or decoupled weight decay (AdamW,
+ * Loshchilov and Hutter, ICLR 2019) and the AMSGrad variant (Reddi et al., ICLR 2018), as
+ * torch.optim.Adam and torch.optim.AdamW of PyTorch 1.13 compute them
+ * (_single_tensor_adam, _single_tensor_adamw). With the moments of adam_core.c and eps
+ * after the bias correction (the default placement):
  *   p_t = p_{t-1} - lr / (1 - beta1^t) * m_t / (sqrt(u_t) / sqrt(1 - beta2^t) + eps)
- * The bias corrections are per-step scalars and the corrected moments are never stored,
- * so eps is added after v has been corrected. The float32 kernel rounds every scalar
- * coefficient to float first, as torch does for a float32 tensor. */
+ * The float32 kernel rounds every scalar coefficient to float first, as torch does for a
+ * float32 tensor. On x86-64 processors with AVX2 the float32 step runs an AVX2 kernel
+ * (adam_avx2.c) that gives the same bits. */
 #include <math.h>
 #include <stddef.h>
 
@@ -23,16 +21,45 @@ static void adam_defaults(so_optim_params *hp)
     hp->eps = 1e-8;
 }
 
-static int adam_validate(const so_optim_params *hp)
+/* torch.optim.AdamW 1.13 defaults: Adam's, with decoupled weight decay 0.01. */
+static void adamw_defaults(so_optim_params *hp)
+{
+    adam_defaults(hp);
+    hp->weight_decay = 1e-2;
+    hp->decoupled_weight_decay = 1;
+}
+
+static void amsgrad_defaults(so_optim_params *hp)
+{
+    adam_defaults(hp);
+    hp->amsgrad = 1;
+}
+
+/* Shared by every member of the Adam family; method names the one being checked. */
+static int adam_family_validate(const char *method, const so_optim_params *hp)
 {
     int rc;
-    if ((rc = so_optim_check_common_("adam", hp)) != SO_OK ||
-        (rc = so_optim_check_range_("adam", "beta1", hp->beta1, 0.0, 1.0, 1)) != SO_OK ||
-        (rc = so_optim_check_range_("adam", "beta2", hp->beta2, 0.0, 1.0, 1)) != SO_OK ||
-        (rc = so_optim_check_range_("adam", "eps", hp->eps, 0.0, INFINITY, 1)) != SO_OK ||
-        (rc = so_optim_check_flag_("adam", "amsgrad", hp->amsgrad)) != SO_OK)
+    if ((rc = so_optim_check_common_(method, hp)) != SO_OK ||
+        (rc = so_optim_check_range_(method, "beta1", hp->beta1, 0.0, 1.0, 1)) != SO_OK ||
+        (rc = so_optim_check_range_(method, "beta2", hp->beta2, 0.0, 1.0, 1)) != SO_OK ||
+        (rc = so_optim_check_range_(method, "eps", hp->eps, 0.0, INFINITY, 1)) != SO_OK)
         return rc;
     return SO_OK;
+}
+
+static int adam_validate(const so_optim_params *hp)
+{
+    return adam_family_validate("adam", hp);
+}
+
+static int adamw_validate(const so_optim_params *hp)
+{
+    return adam_family_validate("adamw", hp);
+}
+
+static int amsgrad_validate(const so_optim_params *hp)
+{
+    return adam_family_validate("amsgrad", hp);
 }
 
 static size_t adam_buffers(const so_optim_params *hp, const char *names[SO_OPTIM_MAX_BUFFERS])
@@ -45,112 +72,65 @@ static size_t adam_buffers(const so_optim_params *hp, const char *names[SO_OPTIM
     return 3;
 }
 
-/* Per-step scalars, computed in double as torch does in Python. */
-typedef struct adam_scalars {
-    double neg_step_size;  /* -lr / (1 - beta1^t) */
-    double root_bc2;       /* sqrt(1 - beta2^t) */
-} adam_scalars;
-
-static adam_scalars adam_scalars_at(const so_optim_params *hp, uint64_t step)
+void so_adam_step_f32_scalar_(const so_optim_update *u, size_t lo, size_t hi, float *params,
+                              const float *grads, float *const *buf)
 {
-    adam_scalars s;
-    double t = (double)step;
-    s.neg_step_size = -(hp->lr / (1.0 - pow(hp->beta1, t)));
-    s.root_bc2 = sqrt(1.0 - pow(hp->beta2, t));
-    return s;
-}
+    const so_optim_params *hp = u->hp;
+    const so_adam_scalars s = so_adam_scalars_(u);
+    const float neg_step = (float)s.neg_step;
+    float d[SO_OPTIM_BLOCK], den[SO_OPTIM_BLOCK];
 
-/* Maximum that returns NaN when either argument is NaN, like torch.maximum. */
-static inline float max_nan_f32(float a, float b)
-{
-    return (a > b || a != a) ? a : b;
-}
+    /* Each block is read from memory once; d and den stay in L1 cache. */
+    for (size_t b = lo; b < hi; b += SO_OPTIM_BLOCK) {
+        const size_t len = hi - b < SO_OPTIM_BLOCK ? hi - b : SO_OPTIM_BLOCK;
+        float *restrict p = params + b, *restrict m = buf[0] + b;
+        float *vmax = hp->amsgrad ? buf[2] + b : NULL;
 
-static inline double max_nan_f64(double a, double b)
-{
-    return (a > b || a != a) ? a : b;
+        so_optim_direction_f32_(u, p, grads + b, d, len);
+        so_adam_moments_f32_(hp, d, m, buf[1] + b, vmax, den, len);
+        so_adam_denominator_f32_(hp, &s, den, len);
+        for (size_t i = 0; i < len; i++)
+            p[i] = p[i] + (neg_step * m[i]) / den[i];
+    }
 }
 
 static void adam_step_f32(const so_optim_update *u, size_t lo, size_t hi, float *params,
                           const float *grads, float *const *buf)
 {
-    const so_optim_params *hp = u->hp;
-    const adam_scalars s = adam_scalars_at(hp, u->step);
-    const float scale = (float)u->grad_scale * (hp->maximize ? -1.0f : 1.0f);
-    const float wd = (float)hp->weight_decay;
-    const float b1 = (float)hp->beta1, c1 = (float)(1.0 - hp->beta1);
-    const float b2 = (float)hp->beta2, c2 = (float)(1.0 - hp->beta2);
-    const float root_bc2 = (float)s.root_bc2, eps = (float)hp->eps;
-    const float neg_step = (float)s.neg_step_size;
-    float d[SO_OPTIM_BLOCK], root[SO_OPTIM_BLOCK];
-
-    /* Each block is read from memory once; d and root stay in L1 cache. */
-    for (size_t b = lo; b < hi; b += SO_OPTIM_BLOCK) {
-        const size_t len = hi - b < SO_OPTIM_BLOCK ? hi - b : SO_OPTIM_BLOCK;
-        float *restrict p = params + b, *restrict m = buf[0] + b, *restrict v = buf[1] + b;
-        const float *restrict g = grads + b;
-
-        for (size_t i = 0; i < len; i++)
-            d[i] = g[i] * scale;
-        if (hp->weight_decay != 0.0)
-            for (size_t i = 0; i < len; i++)
-                d[i] = d[i] + wd * p[i];
-        for (size_t i = 0; i < len; i++) {
-            m[i] = m[i] * b1 + c1 * d[i];
-            v[i] = v[i] * b2 + (c2 * d[i]) * d[i];
-            root[i] = v[i];
-        }
-        if (hp->amsgrad) {
-            float *restrict vmax = buf[2] + b;
-            for (size_t i = 0; i < len; i++)
-                root[i] = vmax[i] = max_nan_f32(vmax[i], v[i]);
-        }
-        so_sqrt_inplace_f32_(root, len);
-        for (size_t i = 0; i < len; i++)
-            p[i] = p[i] + (neg_step * m[i]) / (root[i] / root_bc2 + eps);
-    }
+    if (u->hp->eps_placement == SO_EPS_AFTER_CORRECTION && so_adam_avx2_available_())
+        so_adam_step_f32_avx2_(u, lo, hi, params, grads, buf);
+    else
+        so_adam_step_f32_scalar_(u, lo, hi, params, grads, buf);
 }
 
 static void adam_step_f64(const so_optim_update *u, size_t lo, size_t hi, double *params,
                           const double *grads, double *const *buf)
 {
     const so_optim_params *hp = u->hp;
-    const adam_scalars s = adam_scalars_at(hp, u->step);
-    const double scale = u->grad_scale * (hp->maximize ? -1.0 : 1.0);
-    const double wd = hp->weight_decay;
-    const double b1 = hp->beta1, c1 = 1.0 - hp->beta1;
-    const double b2 = hp->beta2, c2 = 1.0 - hp->beta2;
-    const double root_bc2 = s.root_bc2, eps = hp->eps, neg_step = s.neg_step_size;
-    double d[SO_OPTIM_BLOCK], root[SO_OPTIM_BLOCK];
+    const so_adam_scalars s = so_adam_scalars_(u);
+    const double neg_step = s.neg_step;
+    double d[SO_OPTIM_BLOCK], den[SO_OPTIM_BLOCK];
 
     for (size_t b = lo; b < hi; b += SO_OPTIM_BLOCK) {
         const size_t len = hi - b < SO_OPTIM_BLOCK ? hi - b : SO_OPTIM_BLOCK;
-        double *restrict p = params + b, *restrict m = buf[0] + b, *restrict v = buf[1] + b;
-        const double *restrict g = grads + b;
+        double *restrict p = params + b, *restrict m = buf[0] + b;
+        double *vmax = hp->amsgrad ? buf[2] + b : NULL;
 
+        so_optim_direction_f64_(u, p, grads + b, d, len);
+        so_adam_moments_f64_(hp, d, m, buf[1] + b, vmax, den, len);
+        so_adam_denominator_f64_(hp, &s, den, len);
         for (size_t i = 0; i < len; i++)
-            d[i] = g[i] * scale;
-        if (hp->weight_decay != 0.0)
-            for (size_t i = 0; i < len; i++)
-                d[i] = d[i] + wd * p[i];
-        for (size_t i = 0; i < len; i++) {
-            m[i] = m[i] * b1 + c1 * d[i];
-            v[i] = v[i] * b2 + (c2 * d[i]) * d[i];
-            root[i] = v[i];
-        }
-        if (hp->amsgrad) {
-            double *restrict vmax = buf[2] + b;
-            for (size_t i = 0; i < len; i++)
-                root[i] = vmax[i] = max_nan_f64(vmax[i], v[i]);
-        }
-        so_sqrt_inplace_f64_(root, len);
-        for (size_t i = 0; i < len; i++)
-            p[i] = p[i] + (neg_step * m[i]) / (root[i] / root_bc2 + eps);
+            p[i] = p[i] + (neg_step * m[i]) / den[i];
     }
 }
 
+#define ADAM_PARAMS                                                                        \
+    "lr,beta1,beta2,eps,amsgrad,eps_placement,weight_decay,decoupled_weight_decay,"       \
+    "maximize,clip_norm,clip_value"
+
 const so_optim_type so_optim_adam_type_ = {
     .name = "adam",
+    .params = ADAM_PARAMS,
     .defaults = adam_defaults,
     .validate = adam_validate,
     .buffers = adam_buffers,
@@ -158,4 +138,26 @@ const so_optim_type so_optim_adam_type_ = {
     .step_f64 = adam_step_f64,
 };
 
+const so_optim_type so_optim_adamw_type_ = {
+    .name = "adamw",
+    .params = ADAM_PARAMS,
+    .defaults = adamw_defaults,
+    .validate = adamw_validate,
+    .buffers = adam_buffers,
+    .step_f32 = adam_step_f32,
+    .step_f64 = adam_step_f64,
+};
+
+const so_optim_type so_optim_amsgrad_type_ = {
+    .name = "amsgrad",
+    .params = ADAM_PARAMS,
+    .defaults = amsgrad_defaults,
+    .validate = amsgrad_validate,
+    .buffers = adam_buffers,
+    .step_f32 = adam_step_f32,
+    .step_f64 = adam_step_f64,
+};
+
 const so_optim_type *const so_optim_adam = &so_optim_adam_type_;
+const so_optim_type *const so_optim_adamw = &so_optim_adamw_type_;
+const so_optim_type *const so_optim_amsgrad = &so_optim_amsgrad_type_;

@@ -4,9 +4,12 @@
 
 #include "optim/optim_internal.h"
 
+/* sgd and adam come first, in the order of the first release. */
 static const so_optim_type *const method_table[] = {
-    &so_optim_sgd_type_,
-    &so_optim_adam_type_,
+    &so_optim_sgd_type_,      &so_optim_adam_type_,     &so_optim_momentum_type_,
+    &so_optim_nesterov_type_, &so_optim_adagrad_type_,  &so_optim_adagrad_norm_type_,
+    &so_optim_rmsprop_type_,  &so_optim_adadelta_type_, &so_optim_adamw_type_,
+    &so_optim_amsgrad_type_,  &so_optim_diffgrad_type_,
 };
 
 enum { METHOD_COUNT = sizeof method_table / sizeof method_table[0] };
@@ -36,6 +39,11 @@ const so_optim_type *so_optim_type_find(const char *name)
 const char *so_optim_type_name(const so_optim_type *type)
 {
     return type != NULL ? type->name : "(none)";
+}
+
+const char *so_optim_type_params(const so_optim_type *type)
+{
+    return type != NULL ? type->params : "";
 }
 
 void so_optim_type_list(char *buf, size_t size)

@@ -1,6 +1,7 @@
-/* The optimizer object shared by all methods: the non-finite gradient guard, clipping,
- * hyperparameter validation, lookup by name, defaults, the learning-rate setter and
- * independence from the thread count. */
+/* The optimizer object shared by all methods: the non-finite gradient guard for every
+ * method, value and norm clipping, decoupled decay, hyperparameter validation and access
+ * by name, lookup by name, defaults, the learning-rate setter and independence from the
+ * thread count. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,8 +27,22 @@ static unsigned char *save_state(const so_optimizer *opt, size_t *size)
     return bytes;
 }
 
-/* One good step fills the buffers, then a NaN gradient must change nothing: not the
- * parameters, not a byte of the saved state, not the step count. */
+/* Sets hyperparameter `name` when the method reads it, to switch on every buffer. */
+static void set_if_used(const so_optim_type *type, so_optim_params *hp, const char *name,
+                        double value)
+{
+    const char *list = so_optim_type_params(type);
+    size_t len = strlen(name);
+    for (const char *at = strstr(list, name); at != NULL; at = strstr(at + 1, name))
+        if ((at == list || at[-1] == ',') && (at[len] == ',' || at[len] == '\0')) {
+            assert_int_equal(so_optim_params_set(hp, name, value), SO_OK);
+            return;
+        }
+}
+
+/* p = [1, 1] and clip_norm 0.2; one good step fills the buffers, then g = [0.5, NaN] must
+ * change nothing: not the parameters, not a byte of the saved state (buffers, scalars,
+ * step count, learning rate). */
 static void check_nonfinite_step_is_skipped(const so_optim_type *type, so_precision precision)
 {
     so_optim_params hp = so_optim_params_default(type);
@@ -39,8 +54,10 @@ static void check_nonfinite_step_is_skipped(const so_optim_type *type, so_precis
 
     hp.lr = 0.1;
     hp.clip_norm = 0.2;
-    if (type == so_optim_sgd)
-        hp.momentum = 0.9;
+    set_if_used(type, &hp, "momentum", 0.9);
+    set_if_used(type, &hp, "amsgrad", 1);
+    set_if_used(type, &hp, "centered", 1);
+    set_if_used(type, &hp, "weight_decay", 0.01);
     assert_int_equal(so_optimizer_new(type, 2, precision, &hp, &opt), SO_OK);
     assert_int_equal(so_optimizer_step(opt, p, precision == SO_F32 ? (void *)good32
                                                                    : (void *)good64),
@@ -67,11 +84,15 @@ static void check_nonfinite_step_is_skipped(const so_optim_type *type, so_precis
 
 static void nonfinite_gradient_never_reaches_the_weights(void **state)
 {
+    char names[256];
     (void)state;
-    check_nonfinite_step_is_skipped(so_optim_sgd, SO_F32);
-    check_nonfinite_step_is_skipped(so_optim_sgd, SO_F64);
-    check_nonfinite_step_is_skipped(so_optim_adam, SO_F32);
-    check_nonfinite_step_is_skipped(so_optim_adam, SO_F64);
+    so_optim_type_list(names, sizeof names);
+    for (char *name = strtok(names, ","); name != NULL; name = strtok(NULL, ",")) {
+        const so_optim_type *type = so_optim_type_find(name);
+        assert_non_null(type);
+        check_nonfinite_step_is_skipped(type, SO_F32);
+        check_nonfinite_step_is_skipped(type, SO_F64);
+    }
 }
 
 /* An infinity far into a long array, past the first scan chunk, is found and named. */
@@ -119,6 +140,51 @@ static void clipping_scales_the_global_norm(void **state)
     so_optimizer_free(&opt);
 }
 
+/* clip_value 1 clamps g = [3, -4, 0.5] to [1, -1, 0.5]; clip_norm 1 then scales by
+ * 1 / (1.5 + 1e-6), 1.5 being the norm of the clamped gradient. */
+static void value_clipping_precedes_norm_clipping(void **state)
+{
+    so_optim_params hp = so_optim_params_default(so_optim_sgd);
+    so_optimizer *opt = NULL;
+    double p[3] = {0, 0, 0}, g[3] = {3, -4, 0.5};
+    (void)state;
+    hp.lr = 1.0;
+    hp.clip_value = 1.0;
+    assert_int_equal(so_optimizer_new(so_optim_sgd, 3, SO_F64, &hp, &opt), SO_OK);
+    assert_int_equal(so_optimizer_step(opt, p, g), SO_OK);
+    assert_true(p[0] == -1.0);
+    assert_true(p[1] == 1.0);
+    assert_true(p[2] == -0.5);
+    assert_true(g[0] == 3.0);
+    so_optimizer_free(&opt);
+
+    hp.clip_norm = 1.0;
+    p[0] = p[1] = p[2] = 0.0;
+    assert_int_equal(so_optimizer_new(so_optim_sgd, 3, SO_F64, &hp, &opt), SO_OK);
+    assert_int_equal(so_optimizer_step(opt, p, g), SO_OK);
+    const double coef = 1.0 / (1.5 + 1e-6);
+    assert_true(fabs(p[0] + coef) <= 1e-15);
+    assert_true(fabs(p[1] - coef) <= 1e-15);
+    assert_true(fabs(p[2] + 0.5 * coef) <= 1e-15);
+    so_optimizer_free(&opt);
+}
+
+/* Decoupled decay works for every method; for SGD p1 = p0 (1 - lr wd) - lr g. */
+static void decoupled_decay_for_sgd(void **state)
+{
+    so_optim_params hp = so_optim_params_default(so_optim_sgd);
+    so_optimizer *opt = NULL;
+    double p = 2.0, g = 0.5;
+    (void)state;
+    hp.lr = 0.1;
+    hp.weight_decay = 0.3;
+    hp.decoupled_weight_decay = 1;
+    assert_int_equal(so_optimizer_new(so_optim_sgd, 1, SO_F64, &hp, &opt), SO_OK);
+    assert_int_equal(so_optimizer_step(opt, &p, &g), SO_OK);
+    assert_true(fabs(p - (2.0 * (1.0 - 0.03) - 0.05)) <= 1e-15);
+    so_optimizer_free(&opt);
+}
+
 typedef struct bad_case {
     const so_optim_type *const *type;
     const char *field;
@@ -126,32 +192,23 @@ typedef struct bad_case {
     const char *message;
 } bad_case;
 
+/* Writes the field directly, bypassing the checks of so_optim_params_set. */
 static void set_field(so_optim_params *hp, const char *field, double value)
 {
-    if (strcmp(field, "lr") == 0)
-        hp->lr = value;
-    else if (strcmp(field, "momentum") == 0)
-        hp->momentum = value;
-    else if (strcmp(field, "dampening") == 0)
-        hp->dampening = value;
-    else if (strcmp(field, "nesterov") == 0)
+    if (strcmp(field, "nesterov") == 0)
         hp->nesterov = (int)value;
-    else if (strcmp(field, "beta1") == 0)
-        hp->beta1 = value;
-    else if (strcmp(field, "beta2") == 0)
-        hp->beta2 = value;
-    else if (strcmp(field, "eps") == 0)
-        hp->eps = value;
     else if (strcmp(field, "amsgrad") == 0)
         hp->amsgrad = (int)value;
-    else if (strcmp(field, "weight_decay") == 0)
-        hp->weight_decay = value;
     else if (strcmp(field, "maximize") == 0)
         hp->maximize = (int)value;
-    else if (strcmp(field, "clip_norm") == 0)
-        hp->clip_norm = value;
-    else
-        fail_msg("unknown field %s", field);
+    else if (strcmp(field, "centered") == 0)
+        hp->centered = (int)value;
+    else if (strcmp(field, "decoupled_weight_decay") == 0)
+        hp->decoupled_weight_decay = (int)value;
+    else if (strcmp(field, "eps_placement") == 0)
+        hp->eps_placement = (int)value;
+    else if (so_optim_params_set(hp, field, value) != SO_OK)
+        fail_msg("cannot set %s: %s", field, so_last_error());
 }
 
 static void invalid_hyperparameters_are_rejected_by_name(void **state)
@@ -171,6 +228,25 @@ static void invalid_hyperparameters_are_rejected_by_name(void **state)
                                           "in [0, 1]"},
         {&so_optim_sgd, "maximize", -1.0, "sgd: maximize = -1 is invalid"},
         {&so_optim_sgd, "nesterov", 1.0, "Nesterov momentum needs momentum > 0"},
+        {&so_optim_nesterov, "dampening", 0.5, "nesterov: nesterov = 1 with momentum = 0.9 "
+                                               "and dampening = 0.5 is invalid"},
+        {&so_optim_sgd, "clip_value", -1.0, "sgd: clip_value = -1 is invalid"},
+        {&so_optim_adam, "eps_placement", 3.0, "adam: eps_placement = 3 is invalid: expected "
+                                               "an integer from 0 to 2"},
+        {&so_optim_sgd, "decoupled_weight_decay", 2.0, "sgd: decoupled_weight_decay = 2"},
+        {&so_optim_rmsprop, "alpha", 1.5, "rmsprop: alpha = 1.5 is invalid: expected a value "
+                                          "in [0, 1]"},
+        {&so_optim_rmsprop, "centered", -1.0, "rmsprop: centered = -1 is invalid"},
+        {&so_optim_rmsprop, "momentum", -0.5, "rmsprop: momentum = -0.5 is invalid"},
+        {&so_optim_adadelta, "rho", 1.5, "adadelta: rho = 1.5 is invalid"},
+        {&so_optim_adadelta, "eps", NAN, "adadelta: eps = nan is invalid"},
+        {&so_optim_adagrad, "lr_decay", -1.0, "adagrad: lr_decay = -1 is invalid"},
+        {&so_optim_adagrad, "initial_accumulator_value", -0.1,
+         "adagrad: initial_accumulator_value = -0.1 is invalid"},
+        {&so_optim_adagrad_norm, "eps", -1.0, "adagrad_norm: eps = -1 is invalid"},
+        {&so_optim_diffgrad, "beta2", 1.0, "diffgrad: beta2 = 1 is invalid"},
+        {&so_optim_adamw, "weight_decay", INFINITY, "adamw: weight_decay = inf is invalid"},
+        {&so_optim_amsgrad, "beta1", -0.1, "amsgrad: beta1 = -0.1 is invalid"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -216,16 +292,19 @@ static void invalid_arguments_are_rejected(void **state)
 
 static void methods_are_found_by_name(void **state)
 {
-    char list[64], small[6];
+    char list[256], small[6];
     (void)state;
     assert_ptr_equal(so_optim_type_find("sgd"), so_optim_sgd);
     assert_ptr_equal(so_optim_type_find("Adam"), so_optim_adam);
+    assert_ptr_equal(so_optim_type_find("ADAGRAD_NORM"), so_optim_adagrad_norm);
+    assert_ptr_equal(so_optim_type_find("diffgrad"), so_optim_diffgrad);
     assert_null(so_optim_type_find("adamx"));
     assert_null(so_optim_type_find(""));
     assert_null(so_optim_type_find(NULL));
     assert_string_equal(so_optim_type_name(so_optim_adam), "adam");
     so_optim_type_list(list, sizeof list);
-    assert_memory_equal(list, "sgd,adam", 8);
+    assert_string_equal(list, "sgd,adam,momentum,nesterov,adagrad,adagrad_norm,rmsprop,"
+                              "adadelta,adamw,amsgrad,diffgrad");
     /* A short buffer gets whole names only. */
     so_optim_type_list(small, sizeof small);
     assert_string_equal(small, "sgd");
@@ -235,6 +314,11 @@ static void defaults_follow_torch(void **state)
 {
     so_optim_params adam = so_optim_params_default(so_optim_adam);
     so_optim_params sgd = so_optim_params_default(so_optim_sgd);
+    so_optim_params adagrad = so_optim_params_default(so_optim_adagrad);
+    so_optim_params rmsprop = so_optim_params_default(so_optim_rmsprop);
+    so_optim_params adadelta = so_optim_params_default(so_optim_adadelta);
+    so_optim_params nesterov = so_optim_params_default(so_optim_nesterov);
+    so_optim_params diffgrad = so_optim_params_default(so_optim_diffgrad);
     (void)state;
     assert_true(adam.lr == 1e-3);
     assert_true(adam.beta1 == 0.9);
@@ -242,12 +326,63 @@ static void defaults_follow_torch(void **state)
     assert_true(adam.eps == 1e-8);
     assert_true(adam.weight_decay == 0.0);
     assert_true(adam.clip_norm == 0.0);
+    assert_true(adam.clip_value == 0.0);
     assert_int_equal(adam.amsgrad, 0);
     assert_int_equal(adam.maximize, 0);
+    assert_int_equal(adam.decoupled_weight_decay, 0);
+    assert_int_equal(adam.eps_placement, SO_EPS_AFTER_CORRECTION);
     assert_true(sgd.lr == 0.01);
     assert_true(sgd.momentum == 0.0);
     assert_true(sgd.dampening == 0.0);
     assert_int_equal(sgd.nesterov, 0);
+    assert_true(nesterov.momentum == 0.9);
+    assert_int_equal(nesterov.nesterov, 1);
+    assert_true(adagrad.lr == 1e-2);
+    assert_true(adagrad.eps == 1e-10);
+    assert_true(adagrad.lr_decay == 0.0);
+    assert_true(adagrad.initial_accumulator_value == 0.0);
+    assert_true(rmsprop.lr == 1e-2);
+    assert_true(rmsprop.alpha == 0.99);
+    assert_true(rmsprop.eps == 1e-8);
+    assert_int_equal(rmsprop.centered, 0);
+    assert_true(adadelta.lr == 1.0);
+    assert_true(adadelta.rho == 0.9);
+    assert_true(adadelta.eps == 1e-6);
+    assert_true(diffgrad.lr == 1e-3);
+    assert_true(diffgrad.eps == 1e-8);
+}
+
+/* Every name of so_optim_param_names can be set and read back; unknown names and values
+ * a field cannot hold are rejected. */
+static void hyperparameters_by_name(void **state)
+{
+    char names[512];
+    so_optim_params hp = so_optim_params_default(so_optim_rmsprop);
+    double value;
+    (void)state;
+    strcpy(names, so_optim_param_names());
+    for (char *name = strtok(names, ","); name != NULL; name = strtok(NULL, ",")) {
+        assert_int_equal(so_optim_params_set(&hp, name, 1.0), SO_OK);
+        assert_int_equal(so_optim_params_get(&hp, name, &value), SO_OK);
+        assert_true(value == 1.0);
+    }
+    assert_true(hp.rho == 1.0);
+    assert_int_equal(hp.centered, 1);
+    assert_int_equal(so_optim_params_set(&hp, "eps_placement", 2.0), SO_OK);
+    assert_int_equal(hp.eps_placement, SO_EPS_INSIDE_SQRT);
+    assert_int_equal(so_optim_params_set(&hp, "rh0", 0.9), SO_ERR_NOT_FOUND);
+    assert_non_null(strstr(so_last_error(), "hyperparameter \"rh0\" is unknown: expected "
+                                            "one of lr,"));
+    assert_int_equal(so_optim_params_get(&hp, "", &value), SO_ERR_NOT_FOUND);
+    assert_int_equal(so_optim_params_set(&hp, "centered", 0.5), SO_ERR_INVALID);
+    assert_non_null(strstr(so_last_error(), "centered = 0.5: expected 0 or 1"));
+    assert_int_equal(so_optim_params_set(&hp, "eps_placement", 1.5), SO_ERR_INVALID);
+    assert_int_equal(so_optim_params_set(&hp, "eps_placement", NAN), SO_ERR_INVALID);
+    assert_int_equal(so_optim_params_set(NULL, "lr", 1.0), SO_ERR_INVALID);
+    assert_string_equal(so_optim_type_params(so_optim_adadelta),
+                        "lr,rho,eps,weight_decay,decoupled_weight_decay,maximize,clip_norm,"
+                        "clip_value");
+    assert_string_equal(so_optim_type_params(NULL), "");
 }
 
 static void learning_rate_can_be_changed(void **state)
@@ -314,10 +449,13 @@ int main(void)
         cmocka_unit_test(nonfinite_gradient_never_reaches_the_weights),
         cmocka_unit_test(first_nonfinite_index_is_reported),
         cmocka_unit_test(clipping_scales_the_global_norm),
+        cmocka_unit_test(value_clipping_precedes_norm_clipping),
+        cmocka_unit_test(decoupled_decay_for_sgd),
         cmocka_unit_test(invalid_hyperparameters_are_rejected_by_name),
         cmocka_unit_test(invalid_arguments_are_rejected),
         cmocka_unit_test(methods_are_found_by_name),
         cmocka_unit_test(defaults_follow_torch),
+        cmocka_unit_test(hyperparameters_by_name),
         cmocka_unit_test(learning_rate_can_be_changed),
         cmocka_unit_test(result_independent_of_thread_count),
     };

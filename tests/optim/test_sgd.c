@@ -89,6 +89,31 @@ static void weight_decay_shrinks_even_when_maximizing(void **state)
     so_optimizer_free(&opt);
 }
 
+/* The presets run SGD's kernel with momentum 0.9 (and Nesterov): their trajectories equal
+ * those of sgd with the same settings, bit for bit. */
+static void presets_equal_sgd_with_momentum(void **state)
+{
+    const so_optim_type *const presets[2] = {so_optim_momentum, so_optim_nesterov};
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        so_optim_params hp = so_optim_params_default(so_optim_sgd);
+        so_optimizer *preset = NULL, *sgd = NULL;
+        double p_preset[3] = {1, -2, 3}, p_sgd[3] = {1, -2, 3};
+        hp.momentum = 0.9;
+        hp.nesterov = k;
+        assert_int_equal(so_optimizer_new(presets[k], 3, SO_F64, NULL, &preset), SO_OK);
+        assert_int_equal(so_optimizer_new(so_optim_sgd, 3, SO_F64, &hp, &sgd), SO_OK);
+        for (int t = 0; t < 10; t++) {
+            double g[3] = {p_sgd[0] + 0.1 * t, 2.0 * p_sgd[1], sin(t)};
+            assert_int_equal(so_optimizer_step(preset, p_preset, g), SO_OK);
+            assert_int_equal(so_optimizer_step(sgd, p_sgd, g), SO_OK);
+        }
+        assert_memory_equal(p_preset, p_sgd, sizeof p_sgd);
+        so_optimizer_free(&preset);
+        so_optimizer_free(&sgd);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +121,7 @@ int main(void)
         cmocka_unit_test(nesterov_looks_ahead_along_the_buffer),
         cmocka_unit_test(plain_step_in_float32),
         cmocka_unit_test(weight_decay_shrinks_even_when_maximizing),
+        cmocka_unit_test(presets_equal_sgd_with_momentum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
