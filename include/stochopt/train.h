@@ -39,6 +39,9 @@ typedef struct so_train_config {
     const char *model_spec;       /* "mlp:256,128" */
     const so_optim_type *optim;   /* so_optim_adam */
     so_optim_params optim_params; /* from so_optim_params_default(optim) */
+    so_schedule schedule;         /* learning-rate schedule over optimizer steps; type NULL
+                                   * keeps the rate constant. t_max 0 means the run's total
+                                   * step count (epochs x batches per epoch). */
     size_t batch_size;            /* 128 */
     long epochs;                  /* 10: the total, counting epochs before a resume */
     uint64_t seed;                /* 0: initialization and data order */

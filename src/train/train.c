@@ -80,6 +80,23 @@ static void set_threads(int threads, size_t num_params)
     openblas_set_num_threads(threads);
 }
 
+/* Attaches the configured schedule; a resumed run gets it back from the optimizer state. */
+static int attach_schedule(run *r)
+{
+    so_schedule s = r->cfg->schedule;
+
+    if (s.type == NULL)
+        return SO_OK;
+    if (s.t_max == 0) {
+        uint64_t batches = (uint64_t)((r->train->n + r->batch_size - 1) / r->batch_size);
+        s.t_max = batches * (uint64_t)r->cfg->epochs;
+    }
+    int status = so_schedule_validate(&s);
+    if (status == SO_OK)
+        status = so_optimizer_set_schedule(r->opt, &s);
+    return status;
+}
+
 /* Creates the model and optimizer, fresh or from the checkpoint in cfg->resume_path. The
  * checkpoint's model spec, seed and batch size override the configuration, because a
  * resumed run must continue the run that wrote it. */
@@ -132,7 +149,9 @@ static int setup(run *r)
     if (status != SO_OK)
         goto done;
     if (cfg->resume_path == NULL) {
-        status = so_model_init(r->model, SO_INIT_AUTO, r->seed);
+        status = attach_schedule(r);
+        if (status == SO_OK)
+            status = so_model_init(r->model, SO_INIT_AUTO, r->seed);
         goto done;
     }
     if (ck.num_params != so_model_num_params(r->model)) {

@@ -163,7 +163,13 @@ static void bad_options_exit_with_usage_status(void **state)
         {"train --batch 0", "--batch: 0 is outside the valid range"},
         {"train --epochs 2x", "--epochs: expected an integer, found '2x'"},
         {"train --optim lion", "--optim: unknown optimizer 'lion'"},
-        {"train --frobnicate", "unknown option --frobnicate"},
+        {"train --frobnicate", "unknown or ambiguous option --frobnicate"},
+        {"train --nesterov", "--nesterov does not apply to adam, which reads"},
+        {"train --optim sgd --beta1 0.5", "--beta1 does not apply to sgd"},
+        {"train --optim adam --beta1 1", "beta1 = 1 is invalid"},
+        {"train --schedule zigzag", "--schedule: unknown schedule 'zigzag'"},
+        {"train --eps-placement middle", "--eps-placement: expected after, before or inside"},
+        {"train --optims adam,sgd", "option --optims does not apply to 'stochopt train'"},
         {"train --lr", "option --lr needs a value"},
         {"train --format parquet", "--format: unknown format 'parquet'"},
         {"train extra", "unexpected argument 'extra'"},
@@ -277,6 +283,34 @@ static void interrupt_names_checkpoint(void **state)
         fail_msg("unexpected output: %s", out);
 }
 
+/* Every optimizer and a schedule train through the CLI and write a log whose lr column
+ * follows the schedule. */
+static void every_optimizer_trains(void **state)
+{
+    static const char *const methods[] = {"sgd", "momentum", "nesterov", "adagrad",
+                                          "adagrad_norm", "rmsprop", "adadelta", "adam",
+                                          "adamw", "amsgrad", "diffgrad"};
+    char out[8192], args[1024];
+    (void)state;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        snprintf(args, sizeof args, "train --data %s --model mlp:8 --epochs 1 --batch 32 "
+                 "--optim %s --quiet", dir, methods[i]);
+        int status = run(out, sizeof out, args);
+        if (status != 0 || strstr(out, "final: epoch 1") == NULL)
+            fail_msg("'%s' gave status %d and output: %s", args, status, out);
+    }
+    snprintf(args, sizeof args, "train --data %s --model mlp:8 --epochs 2 --batch 30 "
+             "--optim sgd --lr 0.1 --schedule cosine --log %s/cos.csv --quiet", dir, dir);
+    assert_int_equal(run(out, sizeof out, args), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cos.csv", dir);
+    char *csv = read_text(path);
+    /* 10 steps per epoch, T_max 20: after epoch 1 the rate is 0.05, after epoch 2 zero. */
+    assert_non_null(strstr(csv, "\n1,10,300,"));
+    assert_non_null(strstr(csv, ",0.05,30,"));
+    assert_non_null(strstr(csv, ",0,30,"));
+}
+
 static void help_and_version(void **state)
 {
     char out[8192];
@@ -298,6 +332,7 @@ int main(void)
         cmocka_unit_test(file_errors_exit_with_usage_status),
         cmocka_unit_test(resume_rejects_non_checkpoint),
         cmocka_unit_test(interrupt_names_checkpoint),
+        cmocka_unit_test(every_optimizer_trains),
         cmocka_unit_test(help_and_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
