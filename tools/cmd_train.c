@@ -67,7 +67,7 @@ static int on_progress(void *user, const so_progress *p)
     return 0;
 }
 
-static int write_csv(const char *path, const so_train_result *res)
+int write_log_csv(const char *path, const so_train_result *res)
 {
     char *text = NULL;
     size_t len = 0;
@@ -135,7 +135,7 @@ static int on_epoch(void *user, const so_epoch_record *r)
         fflush(stdout);
     }
     /* Rewrite the log and plot after every epoch, so an interrupted run keeps them. */
-    if (rep->opts->log_path != NULL && write_csv(rep->opts->log_path, rep->result) != 0)
+    if (rep->opts->log_path != NULL && write_log_csv(rep->opts->log_path, rep->result) != 0)
         return 1;
     if (rep->opts->plot_path != NULL && write_plot(rep->opts->plot_path, rep->result) != 0)
         return 1;

@@ -14,6 +14,7 @@ static void usage(FILE *out)
             "\n"
             "Commands:\n"
             "  train     train a neural network on a dataset (default: Fashion-MNIST)\n"
+            "  compare   train the same network with several optimizers and overlay the curves\n"
             "\n"
             "Run 'stochopt COMMAND --help' for the options of a command.\n"
             "Options:\n"
@@ -38,6 +39,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "train") == 0)
         return cli_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "compare") == 0)
+        return cli_compare(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run 'stochopt --help' for the list", argv[1]);
     return CLI_EXIT_USAGE;
 }

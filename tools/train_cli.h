@@ -61,4 +61,8 @@ int check_before_loading(const train_options *o);
  * line's, which it overrides. */
 int preview_resume(train_options *o);
 
+/* Writes the per-epoch log of a run as CSV, atomically; prints the error and returns -1
+ * on failure. */
+int write_log_csv(const char *path, const so_train_result *res);
+
 #endif

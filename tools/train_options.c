@@ -343,7 +343,7 @@ int configure_optimizer(const train_options *o, const char *name, int strict,
     cfg->optim = so_optim_type_find(name);
     if (cfg->optim == NULL) {
         so_optim_type_list(names, sizeof names);
-        cli_error("--optim: unknown optimizer '%s'; expected one of %s", name, names);
+        cli_error("unknown optimizer '%s'; expected one of %s", name, names);
         return -1;
     }
     const char *reads = so_optim_type_params(cfg->optim);
@@ -443,8 +443,9 @@ int parse_train_options(int argc, char **argv, train_options *o, int compare)
                           "list", bad, command);
             return -1;
         }
-        if ((code == OPT_OPTIMS || code == OPT_SUMMARY) != compare ||
-            (compare && (code == OPT_OPTIM || code == OPT_CHECKPOINT || code == OPT_RESUME))) {
+        int compare_only = code == OPT_OPTIMS || code == OPT_SUMMARY;
+        int train_only = code == OPT_OPTIM || code == OPT_CHECKPOINT || code == OPT_RESUME;
+        if ((compare_only && !compare) || (train_only && compare)) {
             cli_error("option --%s does not apply to 'stochopt %s'", option_name(code),
                       command);
             return -1;

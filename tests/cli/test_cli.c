@@ -162,7 +162,7 @@ static void bad_options_exit_with_usage_status(void **state)
         {"train --lr -1", "--lr: -1 is outside the valid range"},
         {"train --batch 0", "--batch: 0 is outside the valid range"},
         {"train --epochs 2x", "--epochs: expected an integer, found '2x'"},
-        {"train --optim lion", "--optim: unknown optimizer 'lion'"},
+        {"train --optim lion", "unknown optimizer 'lion'"},
         {"train --frobnicate", "unknown or ambiguous option --frobnicate"},
         {"train --nesterov", "--nesterov does not apply to adam, which reads"},
         {"train --optim sgd --beta1 0.5", "--beta1 does not apply to sgd"},
@@ -170,6 +170,11 @@ static void bad_options_exit_with_usage_status(void **state)
         {"train --schedule zigzag", "--schedule: unknown schedule 'zigzag'"},
         {"train --eps-placement middle", "--eps-placement: expected after, before or inside"},
         {"train --optims adam,sgd", "option --optims does not apply to 'stochopt train'"},
+        {"compare --optims adam,lion", "unknown optimizer 'lion'"},
+        {"compare --optims adam,,sgd", "--optims: expected a comma-separated list"},
+        {"compare --optims adam,adam", "--optims: adam is listed twice"},
+        {"compare --optims adam --resume x", "option --resume does not apply to 'stochopt compare'"},
+        {"compare", "compare needs --optims"},
         {"train --lr", "option --lr needs a value"},
         {"train --format parquet", "--format: unknown format 'parquet'"},
         {"train extra", "unexpected argument 'extra'"},
@@ -311,6 +316,43 @@ static void every_optimizer_trains(void **state)
     assert_non_null(strstr(csv, ",0,30,"));
 }
 
+static void compare_writes_summary_and_overlay(void **state)
+{
+    char out[16384], args[2048], path[512];
+    (void)state;
+    snprintf(args, sizeof args, "compare --data %s --model mlp:8 --epochs 2 --batch 32 "
+             "--optims adam,sgd,diffgrad --momentum 0.9 --summary %s/sum.csv --plot "
+             "%s/cmp.svg --log %s/cmp", dir, dir, dir, dir);
+    int status = run(out, sizeof out, args);
+    if (status != 0)
+        fail_msg("'%s' gave status %d and output: %s", args, status, out);
+    snprintf(path, sizeof path, "%s/sum.csv", dir);
+    char *csv = read_text(path);
+    assert_true(strncmp(csv, "method,final_test_accuracy,best_test_accuracy,best_epoch,", 57) == 0);
+    assert_non_null(strstr(csv, "\nadam,"));
+    assert_non_null(strstr(csv, "\nsgd,"));
+    assert_non_null(strstr(csv, "\ndiffgrad,"));
+    snprintf(path, sizeof path, "%s/cmp.svg", dir);
+    char *svg = read_text(path);
+    assert_non_null(strstr(svg, ">diffgrad</text>"));
+    assert_non_null(strstr(svg, "Test accuracy"));
+    snprintf(path, sizeof path, "%s/cmp-sgd.csv", dir);
+    assert_non_null(strstr(read_text(path), "\n2,20,600,"));
+
+    /* The same seed gives each method the same start: adam's run equals stochopt train. */
+    snprintf(args, sizeof args, "train --data %s --model mlp:8 --epochs 2 --batch 32 "
+             "--log %s/single.csv", dir, dir);
+    assert_int_equal(run(out, sizeof out, args), 0);
+    char single[8192];
+    snprintf(path, sizeof path, "%s/single.csv", dir);
+    strcpy(single, read_text(path));
+    snprintf(path, sizeof path, "%s/cmp-adam.csv", dir);
+    char *from_compare = read_text(path);
+    strip_seconds(single);
+    strip_seconds(from_compare);
+    assert_string_equal(single, from_compare);
+}
+
 static void help_and_version(void **state)
 {
     char out[8192];
@@ -333,6 +375,7 @@ int main(void)
         cmocka_unit_test(resume_rejects_non_checkpoint),
         cmocka_unit_test(interrupt_names_checkpoint),
         cmocka_unit_test(every_optimizer_trains),
+        cmocka_unit_test(compare_writes_summary_and_overlay),
         cmocka_unit_test(help_and_version),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
