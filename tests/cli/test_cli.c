@@ -54,7 +54,7 @@ static void write_set(const char *images, const char *labels, unsigned n, uint64
  * combined output in out. */
 static int run(char *out, size_t size, const char *args)
 {
-    char cmd[2048];
+    char cmd[4096];
     snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SO_CLI_PATH, args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
