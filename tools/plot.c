@@ -144,11 +144,18 @@ static void emit_axes(text_buffer *t, double ox, double xmin, double xmax, doubl
     }
 }
 
+/* Series past the eighth reuse the palette, so they are dashed to stay distinguishable. */
+static int is_dashed(const plot_series *s, size_t index)
+{
+    return s->dashed || index >= sizeof COLORS / sizeof COLORS[0];
+}
+
 static void emit_series(text_buffer *t, const plot_series *s, size_t index, double ox,
                         double xmin, double xmax, double ymin, double ymax)
 {
     double pw = PANEL_W - MARGIN_L - MARGIN_R, ph = PANEL_H - MARGIN_T - MARGIN_B;
     const char *color = COLORS[index % (sizeof COLORS / sizeof COLORS[0])];
+    int dashed = is_dashed(s, index);
     int open = 0;
 
     /* A non-finite value breaks the line into separate segments. */
@@ -163,7 +170,7 @@ static void emit_series(text_buffer *t, const plot_series *s, size_t index, doub
         double py = MARGIN_T + ph - (s->y[i] - ymin) / (ymax - ymin) * ph;
         if (!open)
             emit(t, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
-                 color, s->dashed ? " stroke-dasharray=\"6 4\"" : "");
+                 color, dashed ? " stroke-dasharray=\"6 4\"" : "");
         emit(t, "%.1f,%.1f ", px, py);
         open = 1;
         /* A single point draws no line, so mark it. */
@@ -203,7 +210,8 @@ static void emit_panel(text_buffer *t, const plot_panel *p, double ox)
         const char *color = COLORS[s % (sizeof COLORS / sizeof COLORS[0])];
         emit(t, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
              "stroke-width=\"2\"%s/>\n<text x=\"%.1f\" y=\"%.1f\">", lx, ly, lx + 24, ly,
-             color, p->series[s].dashed ? " stroke-dasharray=\"6 4\"" : "", lx + 30, ly + 4);
+             color, is_dashed(&p->series[s], s) ? " stroke-dasharray=\"6 4\"" : "", lx + 30,
+             ly + 4);
         emit_escaped(t, p->series[s].label);
         emit(t, "</text>\n");
     }
