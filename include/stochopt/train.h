@@ -102,6 +102,9 @@ int so_checkpoint_write(const char *path, const so_checkpoint *ckpt);
 /* Reads and validates a checkpoint (magic, version, sizes, checksum). On failure ckpt is
  * left empty. */
 int so_checkpoint_read(const char *path, so_checkpoint *ckpt);
+/* Parses a checkpoint image already in memory; `name` is used in error messages. */
+int so_checkpoint_parse(const void *image, size_t length, const char *name,
+                        so_checkpoint *ckpt);
 void so_checkpoint_clear(so_checkpoint *ckpt);
 
 #ifdef __cplusplus

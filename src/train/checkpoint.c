@@ -444,6 +444,23 @@ static int parse(reader *r, so_checkpoint *c)
     return validate(r->path, c);
 }
 
+int so_checkpoint_parse(const void *image, size_t length, const char *name,
+                        so_checkpoint *ckpt)
+{
+    int status;
+
+    if (ckpt == NULL || (image == NULL && length > 0))
+        return so_fail_(SO_ERR_INVALID, "checkpoint: image and checkpoint must not be NULL");
+    memset(ckpt, 0, sizeof *ckpt);
+    reader r = {image, length, 0, name != NULL ? name : "checkpoint", 0};
+    status = check_envelope(&r);
+    if (status == SO_OK)
+        status = parse(&r, ckpt);
+    if (status != SO_OK)
+        so_checkpoint_clear(ckpt);
+    return status;
+}
+
 int so_checkpoint_read(const char *path, so_checkpoint *ckpt)
 {
     unsigned char *data = NULL;
@@ -456,13 +473,8 @@ int so_checkpoint_read(const char *path, so_checkpoint *ckpt)
     status = read_file(path, &data, &size);
     if (status != SO_OK)
         return status;
-    reader r = {data, size, 0, path, 0};
-    status = check_envelope(&r);
-    if (status == SO_OK)
-        status = parse(&r, ckpt);
+    status = so_checkpoint_parse(data, size, path, ckpt);
     free(data);
-    if (status != SO_OK)
-        so_checkpoint_clear(ckpt);
     return status;
 }
 
