@@ -5,7 +5,10 @@
 
 #include "stochopt/core.h"
 #include "stochopt/data.h"
+#include "stochopt/global.h"
+#include "stochopt/mirror.h"
 #include "stochopt/nn.h"
+#include "stochopt/online.h"
 #include "stochopt/optim.h"
 #include "stochopt/train.h"
 
