@@ -334,6 +334,11 @@ static int run_epochs(run *r)
         status = train_epoch(r, epoch, &rec.train_loss, &seconds);
         if (status != SO_OK)
             return status;
+        /* The last update of the epoch has no next loss to expose a non-finite result. */
+        if (!params_finite(r->model))
+            return so_fail_(SO_ERR_NONFINITE, "training diverged in epoch %ld: the parameters "
+                            "are no longer finite; lower the learning rate (or raise eps)",
+                            epoch);
         r->seconds += seconds;
         rec.epoch = epoch;
         rec.step = r->step;

@@ -261,6 +261,19 @@ static void file_errors_exit_with_usage_status(void **state)
     }
 }
 
+/* Adam with eps 0 divides 0 by 0 for a weight whose gradient is exactly zero (a dead ReLU
+ * unit), which makes that parameter NaN although every gradient is finite. */
+static void nonfinite_parameters_end_run(void **state)
+{
+    char out[8192], args[1024];
+    (void)state;
+    write_text("tiny.csv", "1,2,0\n3,4,1\n5,6,0\n7,8,1\n1,3,0\n3,5,1\n5,7,0\n7,9,1\n");
+    snprintf(args, sizeof args, "train --data %s/tiny.csv --model mlp:4 --epochs 3 --eps 0 "
+             "--test-split 0.25", dir);
+    assert_int_equal(run(out, sizeof out, args), 1);
+    assert_non_null(strstr(out, "parameters are no longer finite"));
+}
+
 static void resume_rejects_non_checkpoint(void **state)
 {
     char out[8192], args[1024];
@@ -372,6 +385,7 @@ int main(void)
         cmocka_unit_test(bad_model_spec_is_reported),
         cmocka_unit_test(truncated_data_file_is_reported),
         cmocka_unit_test(file_errors_exit_with_usage_status),
+        cmocka_unit_test(nonfinite_parameters_end_run),
         cmocka_unit_test(resume_rejects_non_checkpoint),
         cmocka_unit_test(interrupt_names_checkpoint),
         cmocka_unit_test(every_optimizer_trains),
