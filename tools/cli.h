@@ -11,6 +11,7 @@ enum { CLI_EXIT_OK = 0, CLI_EXIT_FAILURE = 1, CLI_EXIT_USAGE = 2 };
 int cli_train(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_minimize(int argc, char **argv);
+int cli_ot(int argc, char **argv);
 
 /* Prints "stochopt: " and the message to stderr, followed by a newline. */
 void cli_error(const char *fmt, ...)

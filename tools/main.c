@@ -17,6 +17,7 @@ static void usage(FILE *out)
             "  compare   train the same network with several optimizers and overlay the curves\n"
             "  minimize  minimize a test function or a program's output by consensus-based\n"
             "            optimization\n"
+            "  ot        entropic optimal transport (Sinkhorn, log domain, SNS)\n"
             "\n"
             "Run 'stochopt COMMAND --help' for the options of a command.\n"
             "Options:\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return cli_compare(argc - 1, argv + 1);
     if (strcmp(argv[1], "minimize") == 0)
         return cli_minimize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ot") == 0)
+        return cli_ot(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run 'stochopt --help' for the list", argv[1]);
     return CLI_EXIT_USAGE;
 }

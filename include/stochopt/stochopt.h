@@ -10,6 +10,7 @@
 #include "stochopt/nn.h"
 #include "stochopt/online.h"
 #include "stochopt/optim.h"
+#include "stochopt/ot.h"
 #include "stochopt/train.h"
 
 #endif
