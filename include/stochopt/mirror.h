@@ -92,14 +92,16 @@ long so_smd_steps(const so_smd *s);
 typedef enum so_noise_kind {
     SO_NOISE_NONE,
     SO_NOISE_GAUSSIAN,  /* scale * N(0, 1) */
-    SO_NOISE_STUDENT_T  /* scale * t_dof: moments of order < dof are finite, so
+    SO_NOISE_STUDENT_T, /* scale * t_dof: moments of order < dof are finite, so
                          * 1 < p < dof <= 2 gives a p-th moment with infinite variance */
+    SO_NOISE_LOMAX      /* symmetric Lomax: P(|xi| > s) = (1 + s / scale)^{-dof}, so
+                         * E|xi|^q is finite exactly for q < dof */
 } so_noise_kind;
 
 typedef struct so_noise {
     so_noise_kind kind;
     double scale;
-    double dof;
+    double dof; /* degrees of freedom (Student-t) or tail index (Lomax) */
 } so_noise;
 
 /* Draws one value; successive calls are independent. */

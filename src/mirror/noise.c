@@ -1,4 +1,4 @@
-/* Gaussian and Student-t noise for stochastic-gradient experiments. */
+/* Gaussian, Student-t and symmetric Lomax noise for stochastic-gradient experiments. */
 #include <math.h>
 
 #include "stochopt/mirror.h"
@@ -32,6 +32,13 @@ double so_noise_draw(const so_noise *noise, so_rng *rng)
     case SO_NOISE_STUDENT_T: {
         double z = so_rng_normal(rng), g = 2.0 * so_noise_gamma(rng, 0.5 * noise->dof);
         return noise->scale * z / sqrt(g / noise->dof);
+    }
+    case SO_NOISE_LOMAX: {
+        /* Inverts the CDF of the magnitude, with 1 - u in (0, 1] so that the draw is
+         * finite. One more random bit gives the sign. */
+        double u = so_rng_uniform(rng);
+        double m = noise->scale * (pow(1.0 - u, -1.0 / noise->dof) - 1.0);
+        return (so_rng_u32(rng) & 1u) ? m : -m;
     }
     case SO_NOISE_NONE:
         break;

@@ -111,6 +111,28 @@ static void noise_moments(void **state)
     assert_true(fabs(sk / n - 0.5) < 5 * sqrt(0.5 / n));
 }
 
+/* P(|xi| > s) = (1 + s/c)^{-a} puts the median of |xi| at c (2^{1/a} - 1) and gives
+ * P(|xi| > 99 c) = 100^{-a}. Both signs have probability 1/2. */
+static void lomax_tail(void **state)
+{
+    so_rng rng;
+    const int n = 400000;
+    const double a = 1.55, c = 2.0, q = pow(100.0, -a);
+    so_noise lomax = {SO_NOISE_LOMAX, c, a};
+    long below_median = 0, far = 0, positive = 0;
+    (void)state;
+    so_rng_init(&rng, 11, 0);
+    for (int i = 0; i < n; i++) {
+        double v = so_noise_draw(&lomax, &rng);
+        below_median += fabs(v) < c * (pow(2.0, 1.0 / a) - 1.0);
+        far += fabs(v) > 99.0 * c;
+        positive += v > 0;
+    }
+    assert_true(fabs((double)below_median / n - 0.5) < 5 * sqrt(0.25 / n));
+    assert_true(fabs((double)far / n - q) < 5 * sqrt(q * (1 - q) / n));
+    assert_true(fabs((double)positive / n - 0.5) < 5 * sqrt(0.25 / n));
+}
+
 /* f(x) = mu |x - 1|^2 / 2 with N(0, 1) gradient noise and eta_t = 1/(mu t): the last
  * iterate is the running mean of noisy targets, so E|x_T - 1|^2 = d / (mu^2 T). Over 200
  * seeds and 4 coordinates the estimate has a relative standard error of 5%. */
@@ -151,6 +173,7 @@ int main(void)
         cmocka_unit_test(entropy_map_matches_weights_and_average),
         cmocka_unit_test(step_rules_follow_formulas),
         cmocka_unit_test(noise_moments),
+        cmocka_unit_test(lomax_tail),
         cmocka_unit_test(last_iterate_converges_strongly_convex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
