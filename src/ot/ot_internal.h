@@ -34,8 +34,8 @@ typedef struct so_ot_run_ {
 /* Builds p->Ct if it is missing. */
 int so_ot_transpose_(so_ot_problem_ *p);
 
-/* ---- Kernels (kernels.c). Every sum uses eight partial sums in a fixed order, so the
- * result does not depend on the vector width the compiler picks. */
+/* ---- Kernels (kernels.c). Every sum uses eight partial sums (the scaling pass four) in a
+ * fixed order, so the result does not depend on the vector width the compiler picks. */
 
 /* exp(x) by Cody-Waite range reduction x = k ln2 + r, |r| <= ln2 / 2, the degree-13 Taylor
  * polynomial for exp(r) and a scale by 2^k split in two factors that stay normal up to
@@ -90,13 +90,26 @@ static inline double so_ot_exp_inline_(double x)
 double so_ot_sum_(const double *x, size_t n);
 /* Dot product of x and y. */
 double so_ot_dot_(const double *x, const double *y, size_t n);
-/* One row of the scaling iteration: returns kv = k . v, sets *scaling = mass / kv and
- * adds *scaling * k to acc. */
-double so_ot_scale_row_(const double *k, const double *v, double mass, size_t m,
-                        double *scaling, double *acc);
+/* Rows [0, rows) of the scaling iteration on the rows x m matrix K: kv_i = K_i . v (four
+ * partial sums, lane l taking the columns j = l mod 4, combined as (0 + 1) + (2 + 3)),
+ * u_i = mass_i / kv_i and acc += u_i K_i row after row. Splitting the rows between calls
+ * changes no bit. so_ot_scale_rows_ calls the AVX2 version when the processor has AVX2,
+ * else the baseline version; both give the same bits. */
+void so_ot_scale_rows_(const double *K, const double *v, const double *mass, size_t rows,
+                       size_t m, double *u, double *kv, double *acc);
+void so_ot_scale_rows_base_(const double *K, const double *v, const double *mass,
+                            size_t rows, size_t m, double *u, double *kv, double *acc);
+void so_ot_scale_rows_avx2_(const double *K, const double *v, const double *mass,
+                            size_t rows, size_t m, double *u, double *kv, double *acc);
+/* Returns 1 when so_ot_scale_rows_avx2_ can run on this processor. */
+int so_ot_avx2_available_(void);
 /* Returns reg * log sum_j exp((h_j - c_j) / reg), computed with the maximum of h - c
  * subtracted first. tmp holds m scratch values. */
 double so_ot_softmax_row_(const double *c, const double *h, size_t m, double reg, double *tmp);
+/* Writes out_j = so_ot_exp_inline_(c_j * scale). */
+void so_ot_exp_row_(const double *c, double scale, size_t m, double *out);
+/* y += x * a; x and y do not overlap. */
+void so_ot_axpy_(double a, const double *x, size_t m, double *y);
 /* Writes out_j = exp((s + h_j - c_j) / reg) and returns their sum. */
 double so_ot_plan_row_(const double *c, const double *h, double s, size_t m, double reg,
                        double *out);
