@@ -687,7 +687,7 @@ int preview_resume(train_options *o)
                 "settings, seed and batch size replace those on the command line\n",
                 o->resume, ck.epochs_done);
     if (ck.epochs_done >= o->cfg.epochs && !o->quiet)
-        fprintf(stderr, "stochopt: the checkpoint already holds %ld epochs, so there is "
+        fprintf(stderr, "stochopt: the checkpoint already contains %ld epochs, so there is "
                 "nothing to train; raise --epochs to continue\n", ck.epochs_done);
     int known = o->cfg.optim != NULL;
     if (!known)
