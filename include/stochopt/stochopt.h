@@ -8,6 +8,7 @@
 #include "stochopt/global.h"
 #include "stochopt/mirror.h"
 #include "stochopt/nn.h"
+#include "stochopt/ode.h"
 #include "stochopt/online.h"
 #include "stochopt/optim.h"
 #include "stochopt/ot.h"

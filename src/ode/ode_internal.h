@@ -1,0 +1,46 @@
+/* Internal state and helpers of the ODE solvers; not part of the public API. */
+#ifndef STOCHOPT_ODE_INTERNAL_H
+#define STOCHOPT_ODE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "stochopt/ode.h"
+
+struct so_ode {
+    const so_ode_method *method;
+    size_t n;
+    so_ode_options options;
+    double *k;      /* stages x n stage derivatives; k[0] is f at the step's start */
+    double *y;      /* state at the current time */
+    double *y_new;  /* candidate state at the end of the step */
+    double *y_stage;
+    double *err;    /* local error estimate of the candidate step */
+    double *f_new;  /* f at y_new for methods without FSAL */
+};
+
+/* Takes one Runge-Kutta step from (t, y) to t_new with k[0] = f(t, y) already set,
+ * writing the new state to y_new and, for embedded pairs, the error estimate to err.
+ * Every method ends the step with f(t_new, y_new): FSAL methods in their last stage,
+ * the others in f_new. Stage times are clamped to [t, t_new] so that f is never
+ * evaluated outside the step. Returns the first nonzero status of rhs, or 0, and adds
+ * the evaluations to *nfev. */
+int so_ode_rk_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t, double t_new,
+                    long *nfev);
+
+/* Returns the RMS norm of err_i / (atol + rtol * max(|y_i|, |y_new_i|)) (Hairer,
+ * Norsett and Wanner, Section II.4, eq. 4.11 with the root-mean-square norm). */
+double so_ode_error_norm_(const so_ode *ode);
+
+/* Writes to out the interpolated state at theta in [0, 1] of the step of signed size
+ * h from y to y_new, using k and f_end = f(t + h, y_new). */
+void so_ode_dense_eval_(const so_ode *ode, double h, const double *f_end, double theta,
+                        double *out);
+
+/* Chooses the first step size (absolute value) by Hairer's starting-step rule
+ * (Hairer, Norsett and Wanner, Section II.4), using k[0] = f(t0, y). Evaluates rhs at
+ * t0 + h0 inside the span, halving h0 while rhs returns a positive status, and returns
+ * a negative status of rhs, or the positive one when h0 reached 0. */
+int so_ode_initial_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0,
+                         double t1, double *h, long *nfev);
+
+#endif

@@ -1,0 +1,81 @@
+/* One explicit Runge-Kutta step and the scaled error norm of embedded pairs. */
+#include <math.h>
+
+#include "ode/ode_internal.h"
+
+/* Returns the time of a stage with node c inside the step from t to t_new, clamped to
+ * the step so that rounding in t + c * h cannot leave the span. */
+static double stage_time(double t, double t_new, double c)
+{
+    if (c == 1.0)
+        return t_new;
+    double ts = t + c * (t_new - t);
+    if (t_new >= t)
+        return ts < t ? t : (ts > t_new ? t_new : ts);
+    return ts > t ? t : (ts < t_new ? t_new : ts);
+}
+
+int so_ode_rk_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t, double t_new,
+                    long *nfev)
+{
+    const so_ode_method *m = ode->method;
+    const size_t n = ode->n;
+    const int s = m->stages;
+    const double h = t_new - t;
+
+    for (int i = 1; i < s; i++) {
+        const double *a = m->a + (size_t)i * (size_t)s;
+        for (size_t q = 0; q < n; q++) {
+            double sum = 0.0;
+            for (int j = 0; j < i; j++)
+                sum += a[j] * ode->k[(size_t)j * n + q];
+            ode->y_stage[q] = ode->y[q] + h * sum;
+        }
+        double *ki = ode->k + (size_t)i * n;
+        (*nfev)++;
+        int status = rhs(user, stage_time(t, t_new, m->c[i]), ode->y_stage, ki);
+        if (status != 0)
+            return status;
+    }
+    if (m->fsal) {
+        /* The last row of a equals b, so the last stage input is the new state. */
+        for (size_t q = 0; q < n; q++)
+            ode->y_new[q] = ode->y_stage[q];
+    } else {
+        for (size_t q = 0; q < n; q++) {
+            double sum = 0.0;
+            for (int j = 0; j < s; j++)
+                sum += m->b[j] * ode->k[(size_t)j * n + q];
+            ode->y_new[q] = ode->y[q] + h * sum;
+        }
+    }
+    if (!m->fsal) {
+        /* The derivative at the new state belongs to this step, so a positive status
+         * there also retries the step. It becomes k[0] of the next step. */
+        (*nfev)++;
+        int status = rhs(user, t_new, ode->y_new, ode->f_new);
+        if (status != 0)
+            return status;
+    }
+    if (m->error_weights != NULL) {
+        for (size_t q = 0; q < n; q++) {
+            double sum = 0.0;
+            for (int j = 0; j < s; j++)
+                sum += m->error_weights[j] * ode->k[(size_t)j * n + q];
+            ode->err[q] = h * sum;
+        }
+    }
+    return 0;
+}
+
+double so_ode_error_norm_(const so_ode *ode)
+{
+    const so_ode_options *o = &ode->options;
+    double sum = 0.0;
+    for (size_t q = 0; q < ode->n; q++) {
+        double scale = o->atol + o->rtol * fmax(fabs(ode->y[q]), fabs(ode->y_new[q]));
+        double r = ode->err[q] / scale;
+        sum += r * r;
+    }
+    return sqrt(sum / (double)ode->n);
+}
