@@ -11,6 +11,7 @@
 #include "stochopt/ode.h"
 #include "stochopt/online.h"
 #include "stochopt/optim.h"
+#include "stochopt/sde.h"
 #include "stochopt/ot.h"
 #include "stochopt/train.h"
 
