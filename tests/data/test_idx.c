@@ -61,7 +61,7 @@ static void idx_bytes_keep_big_endian_shape(void **state)
     so_array *a = NULL;
     (void)state;
     assert_memory_equal(buf, expected_header, 16);
-    assert_int_equal(so_idx_parse(buf, len, "c10.idx", &a), SO_OK);
+    assert_int_equal(so_idx_parse(buf, len, "byte_order.idx", &a), SO_OK);
     assert_int_equal(a->dtype, SO_DTYPE_U8);
     assert_int_equal(a->ndim, 3);
     assert_int_equal(a->shape[0], 2);
@@ -199,7 +199,7 @@ static void idx_gzip_file_matches_plain(void **state)
     so_array *plain = NULL, *packed = NULL;
     (void)state;
     make_temp_dir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/c10-idx3-ubyte.gz", dir);
+    snprintf(path, sizeof path, "%s/small-idx3-ubyte.gz", dir);
     write_gzip(path, buf, len);
     assert_int_equal(so_idx_parse(buf, len, "plain", &plain), SO_OK);
     assert_int_equal(so_idx_read(path, &packed), SO_OK);
