@@ -85,6 +85,11 @@ typedef struct so_ode_stats {
     double last_error;    /* scaled error estimate E of the last accepted step
                            * (0 for fixed-step methods) */
     double t;             /* time reached: t1 on success */
+    double stiffness;     /* estimate of |lambda|, the dominant Jacobian eigenvalue's
+                           * size, at the last accepted step (Dopri5 and Tsit5); NaN for
+                           * the other methods or before the first step. h * stiffness
+                           * near the method's stability boundary means stability, not
+                           * accuracy, limits the step size. */
 } so_ode_stats;
 
 typedef struct so_ode so_ode;

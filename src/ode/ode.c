@@ -100,7 +100,7 @@ int so_ode_new(so_ode **out, const so_ode_method *method, size_t n,
     ode->method = method;
     ode->n = n;
     ode->options = o;
-    double *block = so_calloc_(n * (size_t)(method->stages + 5), sizeof(double));
+    double *block = so_calloc_(n * (size_t)(method->stages + 6), sizeof(double));
     if (block == NULL) {
         free(ode);
         return SO_ERR_NOMEM;
@@ -111,6 +111,8 @@ int so_ode_new(so_ode **out, const so_ode_method *method, size_t n,
     ode->y_stage = ode->y_new + n;
     ode->err = ode->y_stage + n;
     ode->f_new = ode->err + n;
+    ode->g_prev = ode->f_new + n;
+    ode->stiffness = NAN;
     *out = ode;
     return SO_OK;
 }

@@ -16,6 +16,8 @@ struct so_ode {
     double *y_stage;
     double *err;    /* local error estimate of the candidate step */
     double *f_new;  /* f at y_new for methods without FSAL */
+    double *g_prev; /* input of the second-to-last stage, for the stiffness estimate */
+    double stiffness; /* |lambda| estimate of the last step; NaN without FSAL */
 };
 
 /* Takes one Runge-Kutta step from (t, y) to t_new with k[0] = f(t, y) already set,

@@ -113,6 +113,7 @@ static void accept_step(solve_run *run, double t_new, double error)
     run->stats->accepted++;
     run->stats->last_dt = h;
     run->stats->last_error = error;
+    run->stats->stiffness = ode->stiffness;
 }
 
 static double min_step(const so_ode *ode, double t, double t1)
@@ -266,6 +267,7 @@ int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t
         stats = &local;
     memset(stats, 0, sizeof *stats);
     stats->t = t0;
+    stats->stiffness = NAN;
     int status = check_arguments(ode, rhs, t0, t1, y0, save_times, nsave, ysave);
     if (status != SO_OK)
         return status;

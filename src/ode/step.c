@@ -1,5 +1,6 @@
 /* One explicit Runge-Kutta step and the scaled error norm of embedded pairs. */
 #include <math.h>
+#include <string.h>
 
 #include "ode/ode_internal.h"
 
@@ -13,6 +14,27 @@ static double stage_time(double t, double t_new, double c)
     if (t_new >= t)
         return ts < t ? t : (ts > t_new ? t_new : ts);
     return ts > t ? t : (ts < t_new ? t_new : ts);
+}
+
+/* Estimates |lambda|, the size of the dominant eigenvalue of the Jacobian, from the last
+ * two stages of an FSAL pair: ||k_s - k_{s-1}|| / ||y_new - g_{s-1}||, where g_{s-1} is
+ * the input of stage s-1 (Hairer and Wanner, Solving ODEs II, Section IV.2, the test
+ * used by DOPRI5). For y' = lambda y it equals |lambda| up to rounding. */
+static double stiffness_estimate(const so_ode *ode)
+{
+    const size_t n = ode->n;
+    const int s = ode->method->stages;
+    const double *k_last = ode->k + (size_t)(s - 1) * n;
+    const double *k_prev = ode->k + (size_t)(s - 2) * n;
+    double num = 0.0, den = 0.0;
+
+    for (size_t q = 0; q < n; q++) {
+        double dk = k_last[q] - k_prev[q];
+        double dy = ode->y_new[q] - ode->g_prev[q];
+        num += dk * dk;
+        den += dy * dy;
+    }
+    return den > 0.0 ? sqrt(num / den) : 0.0;
 }
 
 int so_ode_rk_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t, double t_new,
@@ -31,6 +53,8 @@ int so_ode_rk_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t, double
                 sum += a[j] * ode->k[(size_t)j * n + q];
             ode->y_stage[q] = ode->y[q] + h * sum;
         }
+        if (m->fsal && i == s - 2)
+            memcpy(ode->g_prev, ode->y_stage, n * sizeof(double));
         double *ki = ode->k + (size_t)i * n;
         (*nfev)++;
         int status = rhs(user, stage_time(t, t_new, m->c[i]), ode->y_stage, ki);
@@ -41,6 +65,7 @@ int so_ode_rk_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t, double
         /* The last row of a equals b, so the last stage input is the new state. */
         for (size_t q = 0; q < n; q++)
             ode->y_new[q] = ode->y_stage[q];
+        ode->stiffness = stiffness_estimate(ode);
     } else {
         for (size_t q = 0; q < n; q++) {
             double sum = 0.0;
