@@ -17,9 +17,9 @@ static double stage_time(double t, double t_new, double c)
 }
 
 /* Estimates |lambda|, the size of the dominant eigenvalue of the Jacobian, from the last
- * two stages of an FSAL pair: ||k_s - k_{s-1}|| / ||y_new - g_{s-1}||, where g_{s-1} is
- * the input of stage s-1 (Hairer and Wanner, Solving ODEs II, Section IV.2, the test
- * used by DOPRI5). For y' = lambda y it equals |lambda| up to rounding. */
+ * two stages of an FSAL pair, both at c = 1: ||k_s - k_{s-1}|| / ||y_new - g_{s-1}||,
+ * where g_{s-1} is the input of stage s-1. It is a difference quotient of f along
+ * y_new - g_{s-1}, so for y' = lambda y it equals |lambda| up to rounding. */
 static double stiffness_estimate(const so_ode *ode)
 {
     const size_t n = ode->n;
