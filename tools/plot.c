@@ -76,7 +76,13 @@ static double tick_step(double span)
     double raw = span / 8.0;
     double mag = pow(10.0, floor(log10(raw)));
     double f = raw / mag;
-    return (f < 1.5 ? 1.0 : f < 3.5 ? 2.0 : f < 7.5 ? 5.0 : 10.0) * mag;
+    if (f < 1.5)
+        return mag;
+    if (f < 3.5)
+        return 2.0 * mag;
+    if (f < 7.5)
+        return 5.0 * mag;
+    return 10.0 * mag;
 }
 
 static void data_range(const plot_panel *p, double *xmin, double *xmax, double *ymin,

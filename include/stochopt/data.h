@@ -123,7 +123,7 @@ int so_csv_read(const char *path, const so_read_options *opt, so_dataset **out);
 int so_csv_parse(const char *text, size_t length, const char *name,
                  const so_read_options *opt, so_dataset **out);
 
-/* Loads a 2-D NPY array whose label_column holds the targets. */
+/* Loads a 2-D NPY array whose label_column contains the targets. */
 int so_npy_dataset_read(const char *path, const so_read_options *opt, so_dataset **out);
 
 /* Builds a dataset from an IDX images file (n x ... bytes) and an IDX labels file. Byte

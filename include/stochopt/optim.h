@@ -1,5 +1,5 @@
 /* First-order optimizers over flat float32 or float64 arrays. Each method is a constant
- * descriptor; one generic object holds the hyperparameters, buffers and step count.
+ * descriptor; one generic object contains the hyperparameters, buffers and step count.
  * Learning-rate schedules are separate descriptors that an optimizer can follow. */
 #ifndef STOCHOPT_OPTIM_H
 #define STOCHOPT_OPTIM_H

@@ -114,8 +114,8 @@ int so_ot_cost_matrix(const double *X, size_t n, const double *Y, size_t m, size
 
 /* Solves the entropic OT problem for cost C (n x m, row-major). a and b may be NULL for
  * uniform marginals; otherwise they must be finite, non-negative and have equal sums
- * within 1e-9 relative. Returns SO_OK, SO_NOT_CONVERGED (result filled in, status and
- * marginal_error say how far it got) or a negative error with result left empty. Free
+ * within 1e-9 relative. Returns SO_OK, SO_NOT_CONVERGED (result filled in, and status
+ * and marginal_error report how far it got) or a negative error with result left empty. Free
  * the result with so_ot_result_clear. */
 int so_ot_solve(const double *C, size_t n, size_t m, const double *a, const double *b,
                 const so_ot_options *opt, so_ot_result *result);

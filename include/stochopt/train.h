@@ -31,7 +31,7 @@ typedef struct so_epoch_record {
 } so_epoch_record;
 
 /* Returns 0 to go on, nonzero to stop training after this epoch (so_train then returns
- * SO_ERR_CALLBACK). When it is called, the result passed to so_train already holds the
+ * SO_ERR_CALLBACK). When it is called, the result passed to so_train already contains the
  * record in its history, and the checkpoint of the epoch is written. */
 typedef int (*so_epoch_fn)(void *user, const so_epoch_record *record);
 
@@ -71,11 +71,11 @@ void so_train_result_clear(so_train_result *result);
 /* Trains on `train` (labels must be encoded) and evaluates on `test` (may be NULL) after
  * every epoch. When resuming, the checkpoint's model spec, optimizer method and state
  * (hyperparameters included), seed and batch size replace those of the configuration.
- * On failure the result holds the epochs completed so far. */
+ * On failure the result contains the epochs completed so far. */
 int so_train(const so_train_config *config, const so_dataset *train, const so_dataset *test,
              so_train_result *result);
 
-/* ---- Checkpoints. A checkpoint holds the model spec and parameters, the optimizer state,
+/* ---- Checkpoints. A checkpoint contains the model spec and parameters, the optimizer state,
  * the seed, the number of completed epochs and the epoch history. It is written to a
  * temporary file in the same directory, flushed with fsync and renamed over the target,
  * so a crash leaves either the old or the new checkpoint, never a mix. */

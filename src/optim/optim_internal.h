@@ -32,8 +32,10 @@ typedef struct so_optim_update {
 } so_optim_update;
 
 /* Updates elements [lo, hi) of params in place from grads. buf contains the method's
- * state buffers, each n elements of the same precision. Kernels never fail: the driver has
- * checked the gradients and the hyperparameters before calling them. */
+ * state buffers, each n elements of the same precision. Kernels return no status, because
+ * the driver checks the gradients and the hyperparameters before calling them. They can
+ * still produce non-finite parameters (Adam with eps 0 divides 0 by 0), which so_train
+ * detects after the step. */
 typedef void (*so_optim_kernel_f32)(const so_optim_update *u, size_t lo, size_t hi,
                                     float *params, const float *grads, float *const *buf);
 typedef void (*so_optim_kernel_f64)(const so_optim_update *u, size_t lo, size_t hi,

@@ -104,7 +104,7 @@ void so_ot_scale_rows_avx2_(const double *K, const double *v, const double *mass
 /* Returns 1 when so_ot_scale_rows_avx2_ can run on this processor. */
 int so_ot_avx2_available_(void);
 /* Returns reg * log sum_j exp((h_j - c_j) / reg), computed with the maximum of h - c
- * subtracted first. tmp holds m scratch values. */
+ * subtracted first. tmp has room for m scratch values. */
 double so_ot_softmax_row_(const double *c, const double *h, size_t m, double reg, double *tmp);
 /* Writes out_j = so_ot_exp_inline_(c_j * scale). */
 void so_ot_exp_row_(const double *c, double scale, size_t m, double *out);
@@ -117,7 +117,7 @@ double so_ot_plan_row_(const double *c, const double *h, double s, size_t m, dou
 /* One half-iteration of log-domain Sinkhorn on the rows of A (rows x cols):
  * out_i = reg log mass_i - softmax_i(h - A_i). When err is not NULL it receives, for each
  * row, |mass_i exp((old_i - out_i) / reg) - mass_i|, the marginal error of row i at the
- * potentials (old, h); old may equal NULL to skip it. scratch holds threads * cols
+ * potentials (old, h); old may equal NULL to skip it. scratch has room for threads * cols
  * values. */
 void so_ot_log_half_(const double *A, size_t rows, size_t cols, const double *h,
                      const double *mass, double reg, const double *old, double *out,
@@ -167,7 +167,7 @@ void so_ot_sparse_free_(so_ot_sparse_ *s);
 int so_ot_sparse_build_(so_ot_sparse_ *s, const double *P, size_t n, size_t m, size_t keep);
 /* Solves [[diag(r), S], [S^T, diag(c)]] x = rhs by Jacobi-preconditioned conjugate gradient
  * from x = 0, stopping at relative residual rel_tol or after max_iter iterations. work
- * holds 4 (n + m) values. Returns the iterations used. */
+ * has room for 4 (n + m) values. Returns the iterations used. */
 long so_ot_sparse_cg_(const so_ot_sparse_ *s, const double *r, const double *c,
                       const double *rhs, double *x, double rel_tol, long max_iter,
                       double *work);

@@ -116,8 +116,8 @@ static int line_search(const so_ot_problem_ *p, so_ot_run_ *run, newton_work *w)
         evaluate(p, w->f_trial, w->g_trial, w->colacc, &w->trial);
         if (!isfinite(w->trial.value))
             continue;
-        /* A change of L within its rounding error says nothing, and then the marginal
-         * error decides. */
+        /* A change of L within its rounding error carries no information, so the marginal
+         * error decides instead. */
         double noise = 64 * DBL_EPSILON * (w->cur.scale + w->trial.scale);
         double gain = w->trial.value - w->cur.value;
         if (gain > noise || (gain >= -noise && w->trial.error < w->cur.error)) {

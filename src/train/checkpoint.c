@@ -232,13 +232,13 @@ typedef struct reader {
     int failed;
 } reader;
 
-static int take(reader *r, void *dst, size_t n, const char *what)
+static int take(reader *r, void *dst, size_t n, const char *field)
 {
     if (r->failed)
         return -1;
     if (n > r->size - r->pos) {
         so_fail_(SO_ERR_FORMAT, "%s: byte %zu: expected %zu bytes of %s, found %zu; the "
-                 "checkpoint is truncated", r->path, r->pos, n, what, r->size - r->pos);
+                 "checkpoint is truncated", r->path, r->pos, n, field, r->size - r->pos);
         r->failed = 1;
         return -1;
     }
@@ -247,35 +247,35 @@ static int take(reader *r, void *dst, size_t n, const char *what)
     return 0;
 }
 
-static uint64_t take_u64(reader *r, const char *what)
+static uint64_t take_u64(reader *r, const char *field)
 {
     unsigned char le[8] = {0};
     uint64_t v = 0;
-    take(r, le, 8, what);
+    take(r, le, 8, field);
     for (int i = 7; i >= 0; i--)
         v = v << 8 | le[i];
     return v;
 }
 
-static uint32_t take_u32(reader *r, const char *what)
+static uint32_t take_u32(reader *r, const char *field)
 {
     unsigned char le[4] = {0};
-    take(r, le, 4, what);
+    take(r, le, 4, field);
     return (uint32_t)le[0] | (uint32_t)le[1] << 8 | (uint32_t)le[2] << 16 |
            (uint32_t)le[3] << 24;
 }
 
-static double take_f64(reader *r, const char *what)
+static double take_f64(reader *r, const char *field)
 {
-    uint64_t bits = take_u64(r, what);
+    uint64_t bits = take_u64(r, field);
     double v;
     memcpy(&v, &bits, 8);
     return v;
 }
 
-static long take_i64(reader *r, const char *what)
+static long take_i64(reader *r, const char *field)
 {
-    return (long)(int64_t)take_u64(r, what);
+    return (long)(int64_t)take_u64(r, field);
 }
 
 static void take_record(reader *r, so_epoch_record *e)

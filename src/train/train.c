@@ -69,9 +69,10 @@ static int append_record(so_train_result *res, const so_epoch_record *rec)
 }
 
 /* OpenBLAS gets `threads` threads. The optimizer's OpenMP loops get them only for models
- * of at least SO_OMP_MIN_PARAMS parameters: below that an update takes well under a
+ * of at least SO_OMP_MIN_PARAMS parameters. Below that an update takes well under a
  * millisecond, and idle OpenMP workers that spin-wait after it take the cores away from
- * OpenBLAS's own threads (measured: --threads 2 ran 10 times slower than 1 on 2 cores). */
+ * OpenBLAS's own threads. On a loaded 2-core machine --threads 2 ran 10 times slower
+ * than 1 thread before this limit. */
 static void set_threads(int threads, size_t num_params)
 {
     if (threads <= 0)
@@ -426,7 +427,7 @@ int so_train(const so_train_config *cfg, const so_dataset *train, const so_datas
     if (status == SO_OK)
         status = so_batcher_new(train->n, r.batch_size, r.seed, 1, 0, &r.batcher);
     if (status == SO_OK) {
-        /* A batch never holds more rows than the data set has. */
+        /* A batch never has more rows than the data set. */
         size_t batch_rows = r.batch_size < train->n ? r.batch_size : train->n;
         size_t rows = batch_rows > SO_EVAL_BATCH ? batch_rows : SO_EVAL_BATCH;
         r.x = so_alloc_aligned_(rows * train->d, sizeof *r.x);

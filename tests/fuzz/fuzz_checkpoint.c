@@ -1,7 +1,7 @@
 /* libFuzzer harness for the checkpoint parser and the optimizer state loader inside it.
  * Both formats end in a CRC-32 of the bytes before it, which random mutations almost never
- * match, so the harness recomputes the trailing CRC of the input (and of the embedded
- * optimizer state) before parsing: the mutations then reach the field checks. */
+ * match. The harness therefore recomputes the trailing CRC of the input and of the
+ * embedded optimizer state before parsing, so the mutations reach the field checks. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

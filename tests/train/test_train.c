@@ -258,7 +258,7 @@ static void checkpoint_round_trip(void **state)
     unlink(path);
 }
 
-/* Every damaged file is rejected with an error that says what is wrong. */
+/* Every damaged file is rejected with an error naming the damage. */
 static void checkpoint_damage_is_rejected(void **state)
 {
     float params[10];
