@@ -94,6 +94,38 @@ typedef struct so_ode_stats {
 
 typedef struct so_ode so_ode;
 
+/* One accepted step, as kept by so_ode_record_steps. */
+typedef struct so_ode_step {
+    double t;         /* time at the start of the step */
+    double dt;        /* signed step size: the step ends at t + dt */
+    double error;     /* scaled error estimate E of the step (0 for fixed-step methods) */
+    double stiffness; /* stiffness estimate of the step (Dopri5 and Tsit5), else NaN */
+} so_ode_step;
+
+/* ---- Events: root finding on user functions g_i(t, y), i < count.
+ * An event of function i happens where g_i changes sign inside an accepted step in the
+ * requested direction; its time is located on the step's dense output. */
+typedef int (*so_ode_event_fn)(void *user, double t, const double *y, double *g);
+
+typedef struct so_ode_events {
+    size_t count;         /* number of event functions, >= 1 */
+    so_ode_event_fn fn;   /* writes g_0..g_{count-1}; status as for rhs */
+    void *user;
+    const int *direction; /* count values, or NULL for 0: +1 only rising crossings
+                           * (g from < 0 to >= 0), -1 only falling, 0 both */
+    const int *terminal;  /* count values, or NULL for none: nonzero stops the solve at
+                           * the first such event */
+    double xtol;          /* absolute tolerance on the event time; 0 selects
+                           * 4 * DBL_EPSILON * max(|t|, |t1|) */
+    /* Results, written by each solve. */
+    size_t capacity;      /* rows available in the arrays below */
+    double *t_event;      /* capacity event times, in the order found */
+    size_t *which;        /* capacity indices of the event function, or NULL */
+    double *y_event;      /* capacity x n states at the events, or NULL */
+    size_t found;         /* events found; only the first `capacity` are stored */
+    int stopped;          /* 1 when a terminal event ended the solve */
+} so_ode_events;
+
 /* Creates a solver for systems of n equations with `method`. options may be NULL for
  * the defaults. Returns SO_ERR_INVALID for a NULL method, n == 0 or an option out of
  * range, and SO_ERR_NOMEM when allocation fails. */
@@ -123,6 +155,21 @@ int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t
 /* Returns the state (n values) at the last accepted time of the last solve, which is
  * t1 after a successful one. */
 const double *so_ode_y(const so_ode *ode);
+
+/* Keeps (on != 0) or stops keeping the list of accepted steps of each solve. Off by
+ * default. The list is cleared at the start of every solve. */
+int so_ode_record_steps(so_ode *ode, int on);
+
+/* Returns the accepted steps of the last solve and stores their number in *count; valid
+ * until the next solve or so_ode_free. Empty unless recording is on. */
+const so_ode_step *so_ode_steps(const so_ode *ode, size_t *count);
+
+/* Attaches event functions to the solver (NULL detaches them). The struct is read and
+ * its result fields written by every later solve, so it must stay alive until it is
+ * detached or the solver is freed. When a terminal event stops a solve, so_ode_solve
+ * returns SO_OK with stats->t and so_ode_y() at the event, events->stopped = 1 and the
+ * save times after the event left unfilled. */
+int so_ode_set_events(so_ode *ode, so_ode_events *events);
 
 #ifdef __cplusplus
 }

@@ -122,6 +122,7 @@ void so_ode_free(so_ode **ode)
     if (ode == NULL || *ode == NULL)
         return;
     free((*ode)->k);
+    free((*ode)->steps);
     free(*ode);
     *ode = NULL;
 }
@@ -129,4 +130,42 @@ void so_ode_free(so_ode **ode)
 const double *so_ode_y(const so_ode *ode)
 {
     return ode ? ode->y : NULL;
+}
+
+int so_ode_record_steps(so_ode *ode, int on)
+{
+    if (ode == NULL)
+        return so_fail_(SO_ERR_INVALID, "so_ode_record_steps: the solver is NULL");
+    ode->record = on != 0;
+    if (!ode->record)
+        ode->nsteps = 0;
+    return SO_OK;
+}
+
+const so_ode_step *so_ode_steps(const so_ode *ode, size_t *count)
+{
+    if (count != NULL)
+        *count = ode ? ode->nsteps : 0;
+    return ode ? ode->steps : NULL;
+}
+
+int so_ode_record_step_(so_ode *ode, double t, double dt, double error)
+{
+    if (!ode->record)
+        return SO_OK;
+    if (ode->nsteps == ode->steps_cap) {
+        size_t cap = ode->steps_cap ? 2 * ode->steps_cap : 64;
+        so_ode_step *grown = realloc(ode->steps, cap * sizeof *grown);
+        if (grown == NULL)
+            return so_fail_(SO_ERR_NOMEM, "ODE step record: cannot grow the list beyond "
+                            "%zu steps", ode->nsteps);
+        ode->steps = grown;
+        ode->steps_cap = cap;
+    }
+    so_ode_step *s = &ode->steps[ode->nsteps++];
+    s->t = t;
+    s->dt = dt;
+    s->error = error;
+    s->stiffness = ode->stiffness;
+    return SO_OK;
 }

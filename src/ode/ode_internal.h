@@ -18,7 +18,15 @@ struct so_ode {
     double *f_new;  /* f at y_new for methods without FSAL */
     double *g_prev; /* input of the second-to-last stage, for the stiffness estimate */
     double stiffness; /* |lambda| estimate of the last step; NaN without FSAL */
+    int record;       /* keep the accepted steps of each solve in steps[] */
+    so_ode_step *steps;
+    size_t nsteps, steps_cap;
+    so_ode_events *events; /* event functions and their results, or NULL */
 };
+
+/* Appends an accepted step to ode->steps when recording is on. Returns SO_ERR_NOMEM
+ * when the list cannot grow. */
+int so_ode_record_step_(so_ode *ode, double t, double dt, double error);
 
 /* Takes one Runge-Kutta step from (t, y) to t_new with k[0] = f(t, y) already set,
  * writing the new state to y_new and, for embedded pairs, the error estimate to err.

@@ -89,7 +89,7 @@ static int evaluate_start(solve_run *run)
 
 /* Accepts the candidate step to t_new: fills the save times inside the step from the
  * dense output, then makes y_new the current state. */
-static void accept_step(solve_run *run, double t_new, double error)
+static int accept_step(solve_run *run, double t_new, double error)
 {
     so_ode *ode = run->ode;
     const so_ode_method *m = ode->method;
@@ -104,6 +104,9 @@ static void accept_step(solve_run *run, double t_new, double error)
                            run->ysave + run->next_save * n);
         run->next_save++;
     }
+    int status = so_ode_record_step_(ode, run->t, h, error);
+    if (status != SO_OK)
+        return status;
     double *tmp = ode->y;
     ode->y = ode->y_new;
     ode->y_new = tmp;
@@ -114,6 +117,7 @@ static void accept_step(solve_run *run, double t_new, double error)
     run->stats->last_dt = h;
     run->stats->last_error = error;
     run->stats->stiffness = ode->stiffness;
+    return SO_OK;
 }
 
 static double min_step(const so_ode *ode, double t, double t1)
@@ -178,7 +182,9 @@ static int solve_fixed(solve_run *run, double t0)
                     return so_fail_(SO_ERR_NONFINITE, "ODE solution component %zu became "
                                     "%g in the step from t = %.17g to %.17g; reduce dt",
                                     q, ode->y_new[q], run->t, t_new);
-            accept_step(run, t_new, 0.0);
+            status = accept_step(run, t_new, 0.0);
+            if (status != SO_OK)
+                return status;
         }
     }
     return SO_OK;
@@ -243,7 +249,9 @@ static int solve_adaptive(solve_run *run)
                 return step_too_small(run, h);
             continue;
         }
-        accept_step(run, t_new, error);
+        status = accept_step(run, t_new, error);
+        if (status != SO_OK)
+            return status;
         double factor = error == 0.0 ? o->factor_max
                                      : o->safety * pow(error, -o->beta1) *
                                            pow(error_prev, o->beta2);
@@ -272,6 +280,7 @@ int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t
     if (status != SO_OK)
         return status;
     memmove(ode->y, y0, ode->n * sizeof(double));
+    ode->nsteps = 0;
 
     solve_run run = {ode, rhs, user, t0, t1, t1 >= t0 ? 1.0 : -1.0, save_times, nsave,
                      0, ysave, stats, 0};
