@@ -53,4 +53,37 @@ void so_ode_dense_eval_(const so_ode *ode, double h, const double *f_end, double
 int so_ode_initial_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0,
                          double t1, double *h, long *nfev);
 
+/* Workspace and progress of the event functions during one solve. */
+typedef struct so_ode_event_run_ {
+    so_ode_events *events;
+    double xtol;       /* absolute tolerance on event times */
+    double *g_start;   /* g at the start of the current step */
+    double *g_end;     /* g at the end of the current step */
+    double *g_trial;   /* g at a trial time of the root search */
+    double *y_trial;   /* n values: dense output at a trial time */
+    double *hit_t;     /* located event times of the current step */
+    size_t *hit_which; /* function indices of the located events */
+} so_ode_event_run_;
+
+/* Checks the fields of an events struct; `caller` names the function in messages.
+ * Returns SO_OK or SO_ERR_INVALID with the detail set. */
+int so_ode_events_check_(const so_ode_events *events, const char *caller);
+
+/* Allocates the workspace for ode->events (nothing when it is NULL) and evaluates g at
+ * (t0, ode->y). Called only for t0 != t1, after f(t0, y0). Returns SO_OK, SO_ERR_NOMEM, or SO_ERR_CALLBACK when the
+ * event function returned a nonzero status or a non-finite value. */
+int so_ode_events_begin_(so_ode_event_run_ *run, so_ode *ode, double t0, double t1);
+
+/* Looks for events in the candidate step from (t, ode->y) to (t_new, ode->y_new),
+ * before the step is accepted: evaluates g at t_new, locates each sign change on the
+ * dense output (k and f_end = f(t_new, y_new) must belong to the step) and stores the
+ * events in time order up to the earliest terminal one. *t_stop receives t_new, or the
+ * time of that terminal event, with ode->events->stopped set to 1. Returns SO_OK or
+ * SO_ERR_CALLBACK, in which case nothing of the step has been stored. */
+int so_ode_events_step_(so_ode_event_run_ *run, so_ode *ode, double t, double t_new,
+                        const double *f_end, double *t_stop);
+
+/* Frees the workspace of so_ode_events_begin_; accepts a run that was never begun. */
+void so_ode_events_end_(so_ode_event_run_ *run);
+
 #endif

@@ -1,5 +1,6 @@
 /* The integration driver: fixed-step and adaptive stepping, the PI step-size
- * controller, save-at times through dense output and argument checks. */
+ * controller, save-at times through dense output, event location (events.c) and
+ * argument checks. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -18,6 +19,8 @@ typedef struct solve_run {
     double *ysave;
     so_ode_stats *stats;
     long attempts;
+    so_ode_event_run_ events; /* unused when ode->events is NULL */
+    int stopped;              /* a terminal event ended the solve */
 } solve_run;
 
 static int check_arguments(const so_ode *ode, so_ode_rhs_fn rhs, double t0, double t1,
@@ -87,8 +90,11 @@ static int evaluate_start(solve_run *run)
     return SO_OK;
 }
 
-/* Accepts the candidate step to t_new: fills the save times inside the step from the
- * dense output, then makes y_new the current state. */
+/* Accepts the candidate step to t_new. With events attached it first looks for events
+ * in the step, which may end the solve at a terminal event t_stop inside it. Then it
+ * fills the save times up to t_stop from the dense output, records the step and makes
+ * the state at t_stop current. An event function failure returns before anything of
+ * the step is kept. */
 static int accept_step(solve_run *run, double t_new, double error)
 {
     so_ode *ode = run->ode;
@@ -96,25 +102,41 @@ static int accept_step(solve_run *run, double t_new, double error)
     const size_t n = ode->n;
     const double h = t_new - run->t;
     const double *f_end = m->fsal ? ode->k + (size_t)(m->stages - 1) * n : ode->f_new;
+    double t_stop = t_new;
 
+    if (run->events.events != NULL) {
+        int status = so_ode_events_step_(&run->events, ode, run->t, t_new, f_end, &t_stop);
+        if (status != SO_OK)
+            return status;
+        run->stopped = run->events.events->stopped;
+    }
     while (run->next_save < run->nsave &&
-           run->dir * (run->save_times[run->next_save] - t_new) <= 0.0) {
+           run->dir * (run->save_times[run->next_save] - t_stop) <= 0.0) {
         double ts = run->save_times[run->next_save];
         so_ode_dense_eval_(ode, h, f_end, ts == t_new ? 1.0 : (ts - run->t) / h,
                            run->ysave + run->next_save * n);
         run->next_save++;
     }
-    int status = so_ode_record_step_(ode, run->t, h, error);
+    /* A terminal event truncates the recorded step: its dt ends at the event, while its
+     * error and stiffness are those of the full step, whose end state is replaced by
+     * the dense output at the event. */
+    int status = so_ode_record_step_(ode, run->t, t_stop - run->t, error);
     if (status != SO_OK)
         return status;
+    if (t_stop != t_new) {
+        /* The solve ends at the event, so the k[0] = f(t_new, y_new) copied below is
+         * never used. */
+        so_ode_dense_eval_(ode, h, f_end, (t_stop - run->t) / h, ode->y_stage);
+        memcpy(ode->y_new, ode->y_stage, n * sizeof(double));
+    }
     double *tmp = ode->y;
     ode->y = ode->y_new;
     ode->y_new = tmp;
     memcpy(ode->k, f_end, n * sizeof(double));
-    run->t = t_new;
-    run->stats->t = t_new;
+    run->stats->last_dt = t_stop - run->t;
+    run->t = t_stop;
+    run->stats->t = t_stop;
     run->stats->accepted++;
-    run->stats->last_dt = h;
     run->stats->last_error = error;
     run->stats->stiffness = ode->stiffness;
     return SO_OK;
@@ -158,6 +180,9 @@ static int solve_fixed(solve_run *run, double t0)
     int status = evaluate_start(run);
     if (status != SO_OK)
         return status;
+    status = so_ode_events_begin_(&run->events, ode, t0, run->t1);
+    if (status != SO_OK)
+        return status;
     for (long i = 0; i < nsteps; i++) {
         double target = i == nsteps - 1 ? run->t1 : t0 + (double)(i + 1) * h_grid;
         double h = fabs(target - run->t);
@@ -183,7 +208,7 @@ static int solve_fixed(solve_run *run, double t0)
                                     "%g in the step from t = %.17g to %.17g; reduce dt",
                                     q, ode->y_new[q], run->t, t_new);
             status = accept_step(run, t_new, 0.0);
-            if (status != SO_OK)
+            if (status != SO_OK || run->stopped)
                 return status;
         }
     }
@@ -198,6 +223,9 @@ static int solve_adaptive(solve_run *run)
     so_ode *ode = run->ode;
     const so_ode_options *o = &ode->options;
     int status = evaluate_start(run);
+    if (status != SO_OK)
+        return status;
+    status = so_ode_events_begin_(&run->events, ode, run->t, run->t1);
     if (status != SO_OK)
         return status;
     double h = o->dt;
@@ -250,7 +278,7 @@ static int solve_adaptive(solve_run *run)
             continue;
         }
         status = accept_step(run, t_new, error);
-        if (status != SO_OK)
+        if (status != SO_OK || run->stopped)
             return status;
         double factor = error == 0.0 ? o->factor_max
                                      : o->safety * pow(error, -o->beta1) *
@@ -279,15 +307,25 @@ int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t
     int status = check_arguments(ode, rhs, t0, t1, y0, save_times, nsave, ysave);
     if (status != SO_OK)
         return status;
+    if (ode->events != NULL) {
+        status = so_ode_events_check_(ode->events, "so_ode_solve");
+        if (status != SO_OK)
+            return status;
+        ode->events->found = 0;
+        ode->events->stopped = 0;
+    }
     memmove(ode->y, y0, ode->n * sizeof(double));
     ode->nsteps = 0;
 
     solve_run run = {ode, rhs, user, t0, t1, t1 >= t0 ? 1.0 : -1.0, save_times, nsave,
-                     0, ysave, stats, 0};
+                     0, ysave, stats, 0, {0}, 0};
     save_exact(&run, ode->y);
     if (t0 == t1)
         return SO_OK;
     if (ode->method->error_weights == NULL)
-        return solve_fixed(&run, t0);
-    return solve_adaptive(&run);
+        status = solve_fixed(&run, t0);
+    else
+        status = solve_adaptive(&run);
+    so_ode_events_end_(&run.events);
+    return status;
 }
