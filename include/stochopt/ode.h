@@ -109,7 +109,8 @@ typedef int (*so_ode_event_fn)(void *user, double t, const double *y, double *g)
 
 typedef struct so_ode_events {
     size_t count;         /* number of event functions, >= 1 */
-    so_ode_event_fn fn;   /* writes g_0..g_{count-1}; status as for rhs */
+    so_ode_event_fn fn;   /* writes g_0..g_{count-1} and returns 0. Any other status
+                           * stops the solve with SO_ERR_CALLBACK */
     void *user;
     const int *direction; /* count values, or NULL for 0: +1 only rising crossings
                            * (g from < 0 to >= 0), -1 only falling, 0 both */
@@ -170,6 +171,107 @@ const so_ode_step *so_ode_steps(const so_ode *ode, size_t *count);
  * returns SO_OK with stats->t and so_ode_y() at the event, events->stopped = 1 and the
  * save times after the event left unfilled. */
 int so_ode_set_events(so_ode *ode, so_ode_events *events);
+
+/* ==== Replay and discrete adjoint (src/ode/adjoint.c) ==================================
+ * Gradients through an adaptive solve with its step pattern held fixed. Solve once with
+ * so_ode_record_steps(ode, 1), then pass so_ode_steps() to so_ode_replay, which
+ * integrates exactly those steps without error control, or to so_ode_adjoint, which
+ * differentiates that replay. The step sizes dt_j are constants of the replay, so the
+ * gradient is the exact derivative of the discrete map (up to rounding), not of the
+ * exact ODE solution, and it ignores how dt_j would change with y0 or p.
+ * docs/ode/adjoint.md gives the cost and the measured finite-difference agreement. */
+
+/* Vector-Jacobian product of the right-hand side at (t, y): writes vy = (df/dy)^T v
+ * (n values) and, when vp is not NULL, vp = (df/dp)^T v (np values, with np as passed to
+ * so_ode_adjoint) for the parameters p that f reads through user. Both outputs are
+ * overwritten, not accumulated. Returns 0 on success; any nonzero value stops
+ * so_ode_adjoint with SO_ERR_CALLBACK. */
+typedef int (*so_ode_vjp_fn)(void *user, double t, const double *y, const double *v,
+                             double *vy, double *vp);
+
+/* Results of so_ode_replay. */
+typedef struct so_ode_replay_stats {
+    double reg_error;     /* R_E = sum_j E_j |dt_j|, the error regularizer (ERNODE); 0 for
+                           * fixed-step methods, whose E_j are 0 */
+    double reg_stiffness; /* R_S = sum_j S_j |dt_j|, the stiffness regularizer (SRNODE);
+                           * 0 for methods without FSAL, which have no S_j */
+    long nfev;            /* right-hand-side evaluations */
+} so_ode_replay_stats;
+
+/* Results of so_ode_adjoint. */
+typedef struct so_ode_adjoint_stats {
+    double loss;          /* L = sum_k <dl_dysave_k, ysave_k> + w_error R_E
+                           *     + w_stiffness R_S at the replayed states */
+    double reg_error;     /* R_E, as in so_ode_replay_stats */
+    double reg_stiffness; /* R_S, as in so_ode_replay_stats */
+    long nfev;            /* right-hand-side evaluations: forward pass and recomputation */
+    long nvjp;            /* calls of the VJP callback */
+} so_ode_adjoint_stats;
+
+/* Integrates y' = rhs(t, y) from y0 over the nsteps recorded steps steps[0..nsteps-1]
+ * of one solve of this solver (so_ode_steps() may be passed directly), taking each step
+ * with its recorded dt and no error test, rejection or retry. Step j runs from
+ * steps[j].t to steps[j + 1].t, and the last one to steps[nsteps - 1].t + dt. The save
+ * times must lie in that span, ordered in the direction of integration. Each row k of
+ * ysave (n values) receives the state at save_times[k], interpolated by the method's
+ * dense output exactly as so_ode_solve does. replayed, when not NULL, receives nsteps
+ * records {t, dt, E_j, S_j} of the replayed steps, and stats (may be NULL) receives R_E,
+ * R_S and the evaluation count. With the same method, options, y0, save times and a
+ * deterministic rhs, the states, ysave and every E_j and S_j equal those of the
+ * recorded solve bit for bit.
+ * The replay uses the solver's work arrays: afterwards so_ode_y() returns the state at
+ * the end of the replay. It does not change the recorded step list.
+ * NOTE: the last step ends at fl(t + dt), which in rare cases (t1 much smaller in size
+ * than the last step's start, as when the span ends near 0 after crossing it) differs
+ * from the solve's t1 by an ulp. A solve stopped by a terminal event records a last
+ * step that ends at the event, whose end state came from dense output; the replay takes
+ * a full Runge-Kutta step there instead, so that step is not reproduced bit for bit.
+ * Returns SO_OK; SO_ERR_INVALID for a NULL solver, rhs or y0, no steps (recording off),
+ * steps that are not contiguous or change direction, or bad save times; SO_ERR_CALLBACK
+ * when rhs returned any nonzero status (a replay cannot shrink a step); or
+ * SO_ERR_NONFINITE when the state became NaN or infinite. */
+int so_ode_replay(so_ode *ode, so_ode_rhs_fn rhs, void *user, const double *y0,
+                  const so_ode_step *steps, size_t nsteps, const double *save_times,
+                  size_t nsave, double *ysave, so_ode_step *replayed,
+                  so_ode_replay_stats *stats);
+
+/* Computes the gradient of
+ *     L = sum_k <dl_dysave_k, ysave_k> + w_error * R_E + w_stiffness * R_S
+ * with respect to y0 (grad_y0, n values) and the np parameters of f (grad_p), where
+ * ysave, R_E and R_S are those of so_ode_replay with the same arguments. dl_dysave
+ * (nsave x n, row k for save_times[k]) is the gradient of the caller's loss at the saved
+ * states, so for a nonlinear loss l(ysave) pass dl/dysave at the replayed states.
+ * The reverse pass is the exact discrete adjoint of the replay: it runs through every
+ * stage of every step, including the dense output at save times, the FSAL last stage,
+ * E_j = sqrt(mean_i (err_i / (atol + rtol max(|y_i|, |y_new_i|)))^2) and
+ * S_j = ||k_s - k_{s-1}|| / ||y_new - g_{s-1}|| (g_{s-1} the input of stage s-1), with
+ * the dt_j held constant. Where E_j or S_j is 0, or |y_i| = |y_new_i|, a subgradient is
+ * used (0, and the max taken at y_i).
+ * Memory: one stored state per step (nsteps x n doubles) plus O(stages x n + np) work.
+ * Each step's stages are recomputed from its stored start state during the reverse
+ * pass, so no stage values are kept.
+ * Cost per step of an s-stage method: the forward pass evaluates rhs s - 1 times with
+ * FSAL and s times without (the last at the new state), and the reverse pass once more
+ * than the forward pass, which also evaluates rhs once at t0. The reverse pass makes
+ * s VJPs per step. Methods without FSAL add one VJP at f(t_new, y_new) in each step
+ * with a save time strictly inside it (Hermite dense output).
+ * stats (may be NULL) receives L, R_E, R_S and both counts.
+ * Fixed-step methods have E_j = 0, so w_error has no effect there, and methods without
+ * FSAL have no S_j, so they need w_stiffness = 0. grad_y0 may be NULL when only grad_p
+ * is wanted; grad_p may be NULL only when np = 0. The vjp is called with vp = NULL when
+ * np = 0. y0 may alias so_ode_y(ode). On return the solver's state is the start of the
+ * first step, and on failure grad_y0 and grad_p are unspecified.
+ * Returns SO_OK; SO_ERR_INVALID for the cases of so_ode_replay, a NULL vjp, np > 0 with
+ * grad_p NULL, non-finite weights, w_stiffness != 0 for a method without FSAL, or
+ * nsave > 0 with dl_dysave NULL; SO_ERR_NOMEM; SO_ERR_CALLBACK when rhs or vjp returned
+ * a nonzero status; or SO_ERR_NONFINITE as in so_ode_replay. */
+int so_ode_adjoint(so_ode *ode, so_ode_rhs_fn rhs, so_ode_vjp_fn vjp, void *user,
+                   const double *y0, size_t np, const so_ode_step *steps, size_t nsteps,
+                   const double *save_times, size_t nsave, const double *dl_dysave,
+                   double w_error, double w_stiffness, double *grad_y0, double *grad_p,
+                   so_ode_adjoint_stats *stats);
+
+/* ==== End of replay and discrete adjoint ============================================ */
 
 #ifdef __cplusplus
 }
