@@ -14,9 +14,8 @@
  * solve, each sample repeating the solve until it has run for at least 0.2 s.
  * --no-time skips the timing.
  *
- * Controllers: "PI" is the default (beta1 = 0.14, beta2 = 0.08); "I" sets beta1 = 1/5
- * and beta2 = 1e-300, for which E_prev^beta2 rounds to 1, because beta2 = 0 selects the
- * default. That is SciPy's RK45 controller. "I, SciPy h0" also takes SciPy's first step:
+ * Controllers: "PI" is the default (beta1 = 0.14, beta2 = 0.08); "I" is
+ * SO_ODE_CONTROLLER_I with beta1 = 1/5, SciPy's RK45 controller. "I, SciPy h0" also takes SciPy's first step:
  * Hairer's starting-step rule with the exponent 1/(q + 1) of the error order q = 4 in
  * place of 1/(p + 1) with p = 5; its NFE includes the one probe evaluation of that rule.
  */
@@ -151,8 +150,7 @@ static row run(const problem *p, const so_ode_method *method, controller c, doub
     o.rtol = tol;
     o.atol = tol;
     if (c != CONTROL_PI) {
-        o.beta1 = 0.2;
-        o.beta2 = 1e-300;
+        o.controller = SO_ODE_CONTROLLER_I;
     }
     if (c == CONTROL_I_SCIPY_H0)
         o.dt = scipy_first_step(p, tol);

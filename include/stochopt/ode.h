@@ -54,6 +54,12 @@ extern const so_ode_method so_ode_tsit5;    /* Tsitouras 5(4), adaptive, FSAL */
  * "tsit5"), or NULL with the error detail set when no method has that name. */
 const so_ode_method *so_ode_method_by_name(const char *name);
 
+/* Step-size controllers of the adaptive methods, with E the scaled error norm of the
+ * step and E_prev that of the previous accepted step:
+ * PI: factor = safety * E^-beta1 * E_prev^beta2 (the default);
+ * I:  factor = safety * E^-beta1, as in SciPy's solve_ivp and Hairer's DOPRI5. */
+enum { SO_ODE_CONTROLLER_PI = 0, SO_ODE_CONTROLLER_I = 1 };
+
 /* Solver options. so_ode_options_default() fills in the documented defaults; a zero in
  * dt, dt_min, dt_max, beta1 or beta2 selects the automatic value described below. */
 typedef struct so_ode_options {
@@ -65,8 +71,11 @@ typedef struct so_ode_options {
                         * 16 * DBL_EPSILON * max(|t|, |t1|) */
     double dt_max;     /* largest step; 0 means |t1 - t0| */
     double safety;     /* controller safety factor, default 0.9 */
-    double beta1;      /* PI exponent on the current error, 0 means 7 / (10 * order) */
-    double beta2;      /* PI exponent on the previous error, 0 means 2 / (5 * order) */
+    int controller;    /* SO_ODE_CONTROLLER_PI (default) or SO_ODE_CONTROLLER_I */
+    double beta1;      /* exponent on the current error; 0 means 7 / (10 * order) for
+                        * the PI controller and 1 / order for the I controller */
+    double beta2;      /* PI exponent on the previous error, 0 means 2 / (5 * order);
+                        * must be 0 with the I controller */
     double factor_min; /* smallest step-size ratio, default 0.2 */
     double factor_max; /* largest step-size ratio, default 10 */
     long max_steps;    /* attempted steps (accepted and rejected) before the solve stops

@@ -14,6 +14,7 @@ so_ode_options so_ode_options_default(void)
     o.dt_min = 0.0;
     o.dt_max = 0.0;
     o.safety = 0.9;
+    o.controller = SO_ODE_CONTROLLER_PI;
     o.beta1 = 0.0;
     o.beta2 = 0.0;
     o.factor_min = 0.2;
@@ -58,6 +59,18 @@ static int check_options(const so_ode_method *method, so_ode_options *o)
     if (o->max_steps <= 0)
         return so_fail_(SO_ERR_INVALID, "ODE option max_steps = %ld: expected a positive "
                         "count, such as 100000", o->max_steps);
+    if (o->controller != SO_ODE_CONTROLLER_PI && o->controller != SO_ODE_CONTROLLER_I)
+        return so_fail_(SO_ERR_INVALID, "ODE option controller = %d: expected "
+                        "SO_ODE_CONTROLLER_PI (0) or SO_ODE_CONTROLLER_I (1)", o->controller);
+    if (o->controller == SO_ODE_CONTROLLER_I) {
+        if (o->beta2 != 0.0)
+            return so_fail_(SO_ERR_INVALID, "ODE option beta2 = %g with the I controller, "
+                            "which has no term in the previous error; leave beta2 at 0 or "
+                            "choose SO_ODE_CONTROLLER_PI", o->beta2);
+        if (o->beta1 == 0.0)
+            o->beta1 = 1.0 / method->order;
+        return SO_OK;
+    }
     if (o->beta1 == 0.0)
         o->beta1 = 7.0 / (10.0 * method->order);
     if (o->beta2 == 0.0)

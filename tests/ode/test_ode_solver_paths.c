@@ -350,6 +350,14 @@ static void invalid_arguments_are_rejected(void **state)
     o.dt_min = 1.0;
     o.dt_max = 0.5;
     assert_int_equal(so_ode_new(&ode, &so_ode_dopri5, 2, &o), SO_ERR_INVALID);
+    o = so_ode_options_default();
+    o.controller = 2;
+    assert_int_equal(so_ode_new(&ode, &so_ode_dopri5, 2, &o), SO_ERR_INVALID);
+    o = so_ode_options_default();
+    o.controller = SO_ODE_CONTROLLER_I;
+    o.beta2 = 0.08;
+    assert_int_equal(so_ode_new(&ode, &so_ode_dopri5, 2, &o), SO_ERR_INVALID);
+    assert_non_null(strstr(so_last_error(), "I controller"));
     assert_null(ode);
     assert_null(so_ode_method_by_name("rk45"));
     assert_non_null(strstr(so_last_error(), "rk45"));
