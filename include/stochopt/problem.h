@@ -89,14 +89,31 @@ int so_problem_lagrangian_hessian(const so_problem *p, const double *x,
 
 /* Compares the analytic gradient, Jacobian, exact curvature and constraint Hessians
  * with central differences of step h (0 selects cbrt(DBL_EPSILON) * max(1, |x_i|)) at
- * x. *max_rel_err receives the largest relative error over everything checked.
- * Returns SO_OK, or the first failing callback's status. */
+ * x. It also compares every curvature_vp kind that p->curvature provides with the dense
+ * matrix times a fixed vector, and, when sample_grads exists, the mean of all per-sample
+ * gradients with the gradient. The constraint Hessians are checked contracted with fixed
+ * multipliers lambda_k = cos(0.3 + 1.1 k). Each compared object (a vector, or one
+ * column of a matrix) contributes max |analytic - reference| / max(1, max |reference|),
+ * and *max_rel_err receives the largest contribution. A mismatch is not an error: the
+ * caller compares *max_rel_err with its tolerance (central differences give about
+ * 1e-9 on well-scaled problems). Returns SO_OK, or the first failing callback's
+ * status. */
 int so_problem_check_derivatives(const so_problem *p, const double *x, double h,
                                  double *max_rel_err);
 
 /* ---- Ready-made problems. Each fills *p; release with so_problem_destroy. Datasets are
  * copied to double, so the dataset may be freed afterwards. Dense (F32, U8) and sparse
- * (CSR) features are both accepted; sparse ones stay sparse. */
+ * (CSR) features are both accepted; sparse ones stay sparse. Dense features are copied
+ * as so_dataset_gather returns them (scaled and standardized); sparse features with
+ * standardization are rejected (SO_ERR_UNSUPPORTED). The callbacks share work arrays
+ * inside p->user, so one problem must not be evaluated from two threads at once. x0 is
+ * zero unless stated.
+ *
+ * Fisher convention of the data-driven problems (logistic, softmax, least squares): the
+ * terms include the l2 penalty, f_i(x) = loss_i(x) + l2/2 |x_reg|^2, so f is exactly
+ * their mean, sample_grads returns grad f_i = grad loss_i + l2 x_reg, and FISHER is
+ * (1/N) sum_i grad f_i grad f_i^T with the penalty inside every factor (not the Fisher
+ * matrix of the losses plus l2 I). x_reg is x without the intercept. */
 
 /* Binary logistic regression, f = (1/N) sum_i log(1 + exp(-y_i a_i^T x)) + l2/2 |x|^2,
  * with y_i = +-1 from the dataset's two encoded classes (the larger target is +1).
@@ -105,25 +122,34 @@ int so_problem_check_derivatives(const so_problem *p, const double *x, double h,
 int so_problem_logistic(so_problem *p, const so_dataset *ds, double l2, int intercept);
 
 /* Multinomial (softmax) regression with C = ds->num_classes classes; x is the d x C
- * weight matrix, row-major (n = d * C), f the mean cross-entropy + l2/2 |x|^2. Provides
- * EXACT, FISHER and GAUSS_NEWTON. */
+ * weight matrix, row-major (n = d * C), f the mean cross-entropy + l2/2 |x|^2, with no
+ * intercept (add a constant feature for one). Provides EXACT, FISHER and GAUSS_NEWTON
+ * (equal to EXACT, because the scores are linear in x). */
 int so_problem_softmax(so_problem *p, const so_dataset *ds, double l2);
 
-/* Least squares f = (1/(2N)) |A x - b|^2 with A the features and b the targets. */
+/* Least squares f = (1/(2N)) |A x - b|^2 + l2/2 |x|^2 with A the features and b the
+ * targets (labels are not needed). Provides EXACT, GAUSS_NEWTON (equal to EXACT) and
+ * FISHER. */
 int so_problem_least_squares(so_problem *p, const so_dataset *ds, double l2);
 
 /* Log-sum-exp f = mu * log(sum_i exp((a_i^T x - b_i) / mu)) with A (rows x n, row-major)
- * and b copied. Provides EXACT and WEIGHTED_GN. */
+ * and b copied. Provides EXACT and WEIGHTED_GN = (1/mu) A^T diag(p) A with p the softmax
+ * of (A x - b) / mu, which exceeds EXACT by the rank-one term (1/mu) (A^T p)(A^T p)^T.
+ * f is bounded below only when 0 is in the convex hull of the rows. */
 int so_problem_logsumexp(so_problem *p, const double *A, const double *b, size_t rows,
                          size_t n, double mu);
 
 /* Rosenbrock sum_{i<n-1} 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2, x0 = (-2, 2, -2, ...)
- * (n >= 2). Provides EXACT and GAUSS_NEWTON. */
+ * (n >= 2), x_star = (1, ..., 1), f_star = 0. Provides EXACT and GAUSS_NEWTON = 2 J^T J
+ * for the residuals 10 (x_{i+1} - x_i^2) and 1 - x_i. */
 int so_problem_rosenbrock(so_problem *p, size_t n);
 
 /* Nonlinear equations: f = |F(x)|^power with F: R^n -> R^k given by a callback writing
- * F (k values) and its Jacobian (k x n, row-major, when J is not NULL). power >= 1.
- * Provides GAUSS_NEWTON. */
+ * F (k values) and its Jacobian (k x n, row-major, when J is not NULL), and returning 0
+ * or a status. power >= 1. Provides GAUSS_NEWTON = J^T (d^2 l) J for l(y) = |y|^power,
+ * that is power |F|^(power-2) J^T J + power (power-2) |F|^(power-4) (J^T F)(J^T F)^T;
+ * at F = 0 it is 2 J^T J for power 2, 0 above, and SO_ERR_NONFINITE below 2. f_star is
+ * NaN because a root is not known to exist. */
 typedef int (*so_residual_fn)(void *user, const double *x, double *F, double *J);
 int so_problem_nonlinear_equations(so_problem *p, size_t n, size_t k, so_residual_fn F,
                                    void *user, double power);
@@ -143,10 +169,12 @@ int so_problem_booth(so_problem *p);
 int so_problem_constrained_logistic(so_problem *p, const so_dataset *ds, size_t rows,
                                     uint64_t seed);
 
-/* PDE-constrained optimal control on the unit square with an N x N interior grid:
- * state u and control z (n = 2 N^2), f = 1/2 |u - u_target|_h^2 + alpha/2 |z|_h^2,
- * constraint the five-point discrete Poisson equation -Laplace(u) + u^3 = z (m = N^2).
- * docs/constrained/adasketch.md states the target and alpha. */
+/* PDE-constrained optimal control, the test problem of Hong, Na, Mahoney and Kolar
+ * (2023): an N x N interior grid of spacing h = 2/(N+1), state u and control z
+ * (n = 2 N^2, column-major grids), f = 1/2 |u - u_target|^2 + 0.1/2 |z|^2 (plain
+ * Euclidean norms), constraint the linear five-point Poisson equation
+ * Laplace_h(u) + z = 0 with u = 0 on the boundary (m = N^2), start x0 = (1, ..., 1).
+ * docs/constrained/adasketch.md states the target. */
 int so_problem_pde_control(so_problem *p, size_t N);
 
 #ifdef __cplusplus
