@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stochopt/core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -136,6 +138,182 @@ typedef int (*so_sde_observe_fn)(void *user, size_t step, double t, const double
  * NULL. Returns SO_ERR_NONFINITE, naming the step, when the state stops being finite. */
 int so_sde_solve(so_sde *s, so_sde_scheme scheme, const so_brownian *w, double t0, double t1,
                  size_t steps, double *x, so_sde_observe_fn observe, void *observe_user);
+
+/* ---- Adaptive time stepping along a Brownian path.
+ * Each step computes a higher-order solution and an embedded lower-order one from the
+ * same increments, and their difference is the error estimate:
+ *  - SO_SDE_MILSTEIN and SO_SDE_MILSTEIN_STRATONOVICH (diagonal or commutative noise):
+ *    Milstein against Euler-Maruyama, whose difference 1/2 sum_jk L^j g_k (dW_j dW_k -
+ *    delta_jk h) (Ito) is of size h. The controller treats the estimate as O(h^1).
+ *  - SO_SDE_SRA1 (additive noise): SRA1 against Euler-Maruyama, a difference of size
+ *    h^(3/2), treated as O(h^(3/2)).
+ * The solution advances with the higher-order result. A rejected step is retried with
+ * a smaller step on the same so_brownian path. The tree returns W(t) as a function of t
+ * alone, so the retry sees the same Brownian path, and the result does not depend on
+ * which steps were tried before. */
+
+typedef struct so_sde_adaptive_options {
+    double rtol;       /* relative tolerance, default 1e-3 */
+    double atol;       /* absolute tolerance, default 1e-6 */
+    double dt;         /* first step; 0 selects (t1 - t0) / 100 */
+    double dt_min;     /* smallest step the controller may choose; 0 selects the finest
+                        * cell of the Brownian path, (path t1 - path t0) / 2^depth. A
+                        * smaller value is rejected, because the tree has too little
+                        * variance below one cell. */
+    double dt_max;     /* largest step; 0 means t1 - t0 */
+    double safety;     /* controller safety factor, default 0.9 */
+    double beta1;      /* PI exponent on the current error, 0 means 0.7 / q */
+    double beta2;      /* PI exponent on the previous error, 0 means 0.4 / q, where q is
+                        * the order of the estimate (1 or 3/2, see above) */
+    double factor_min; /* smallest step-size ratio, default 0.2 */
+    double factor_max; /* largest step-size ratio, default 5 */
+    long max_steps;    /* attempted steps (accepted and rejected) before the solve stops
+                        * with SO_NOT_CONVERGED, default 1000000 */
+} so_sde_adaptive_options;
+
+so_sde_adaptive_options so_sde_adaptive_options_default(void);
+
+/* Counters of one so_sde_solve_adaptive call. */
+typedef struct so_sde_adaptive_stats {
+    long accepted;     /* accepted steps */
+    long rejected;     /* steps rejected by the error test */
+    long nfev;         /* drift evaluations */
+    long ngev;         /* diffusion evaluations */
+    double dt_smallest; /* smallest accepted step that the controller chose (steps cut
+                         * short to land on a save time or t1 are not counted); 0 if none */
+    double t;          /* time reached: t1 on success */
+} so_sde_adaptive_stats;
+
+/* Integrates x (n values) from t0 to t1 with adaptive steps on the path w, which must
+ * have m components and cover [t0, t1]. The scaled error of a step is the root mean
+ * square over i of est_i / (atol + rtol max(|x_i|, |x_new_i|)), and a step is accepted
+ * when it is at most 1. The next step is h * safety * E^(-beta1) * E_prev^(beta2),
+ * clamped to [factor_min, factor_max] (and at most 1 right after a rejection).
+ * Steps are shortened to land exactly on each of the n_save times t_save[0..n_save-1],
+ * which must be nondecreasing and lie in [t0, t1]. The state at t_save[k] is written
+ * to x_save[k*n .. k*n + n - 1] (x_save may be NULL only when n_save = 0). `observe`, if
+ * not NULL, is called at t0 and after every accepted step, with the step count.
+ * `options` and `stats` may be NULL. Errors: SO_ERR_UNSUPPORTED for a scheme without an
+ * embedded pair (Euler-Maruyama, Euler-Heun) or a noise structure the pair does not
+ * support; SO_ERR_NUMERIC when the error test fails at a step of dt_min; SO_NOT_CONVERGED
+ * after max_steps attempts. A step whose result is not finite counts as rejected. */
+int so_sde_solve_adaptive(so_sde *s, so_sde_scheme scheme, const so_brownian *w, double t0,
+                          double t1, double *x, const so_sde_adaptive_options *options,
+                          const double *t_save, size_t n_save, double *x_save,
+                          so_sde_observe_fn observe, void *observe_user,
+                          so_sde_adaptive_stats *stats);
+
+/* Returns the width of the finest cell of the path, (t1 - t0) / 2^depth: increments over
+ * shorter intervals have too little variance. */
+double so_brownian_resolution(const so_brownian *b);
+
+/* ---- Markov-approximate fractional Brownian motion (MA-fBM), after P. Daems, M. Harms
+ * et al. (2023): for Hurst index H in (0, 1),
+ *   B^H(t) ~ B_hat(t) = sum_{k=1}^K w_k Y_k(t),  dY_k = -gamma_k Y_k dt + dW,
+ * with one Brownian motion W shared by the K Ornstein-Uhlenbeck processes.
+ * Type II (Riemann-Liouville) fBM is B(t) = (1/Gamma(H + 1/2)) int_0^t (t - s)^(H - 1/2)
+ * dW(s), with Var B(t) = t^(2H) / (2H Gamma(H + 1/2)^2); its approximation starts at
+ * Y(0) = 0. Type I (Mandelbrot-van Ness) fBM has stationary increments and
+ * Var B(t) = t^(2H) / (Gamma(2H + 1) sin(pi H)); its approximation draws Y(0) from the
+ * stationary law, Cov(Y_i, Y_j) = 1 / (gamma_i + gamma_j), and uses the increments
+ * B_hat(t) = sum_k w_k (Y_k(t) - Y_k(0)). Both normalizations give standard Brownian
+ * motion at H = 1/2. */
+
+typedef enum so_mafbm_type {
+    SO_MAFBM_TYPE_II, /* Riemann-Liouville, Y(0) = 0 */
+    SO_MAFBM_TYPE_I   /* Mandelbrot-van Ness, stationary Y(0) and increments */
+} so_mafbm_type;
+
+/* Default number of OU processes and largest speed. */
+#define SO_MAFBM_DEFAULT_K 5
+#define SO_MAFBM_DEFAULT_GAMMA_MAX 20.0
+
+/* Writes the regularized lower incomplete gamma function P(a, x) for a > 0 and x >= 0
+ * (power series for x < a + 1, continued fraction otherwise). */
+int so_gamma_p(double a, double x, double *p);
+
+/* Writes the geometric speeds gamma_k = r^(k - (K + 1) / 2), k = 1..K, with
+ * r = gamma_max^(2 / (K - 1)), so that gamma_K = gamma_max and gamma_1 = 1 / gamma_max.
+ * K = 1 gives gamma_1 = 1. Needs gamma_max > 1 when K >= 2. */
+int so_mafbm_gammas(size_t K, double gamma_max, double *gamma);
+
+/* Writes the weights w[0..K-1] that minimize the time-averaged squared error
+ * (1/T) int_0^T E (B(t) - B_hat(t))^2 dt on [0, T], and that minimum in *residual
+ * (may be NULL). The normal equations A w = b are scaled to unit diagonal and solved in
+ * double precision by three LAPACKE factorizations: Cholesky (dpotrf), Bunch-Kaufman
+ * (dsytrf) and an eigendecomposition (dsyevd) truncated below 1e-15 of the largest
+ * eigenvalue. Each solution gets mixed-precision iterative refinement with long-double
+ * residuals, and the one with the smallest objective, evaluated in long double, is
+ * returned. A grows worse conditioned with K. With the default speeds, the type II
+ * residual is within 2e-7 (relative) of a 60-digit solution for K <= 7 and 3e-5 for
+ * K = 8, but exceeds it by up to 27 % for K = 9 and 10 (docs/sde.md). The gamma_k must be positive and distinct. */
+int so_mafbm_weights(so_mafbm_type type, double H, double T, size_t K, const double *gamma,
+                     double *w, double *residual);
+
+/* Writes the normal equations of so_mafbm_weights: the K x K matrix A (row-major), the
+ * vector b and the constant c, so that int_0^T E (B(t) - B_hat(t))^2 dt =
+ * w^T A w - 2 b^T w + c. Any of A, b and c may be NULL. */
+int so_mafbm_normal_equations(so_mafbm_type type, double H, double T, size_t K,
+                              const double *gamma, double *A, double *b, double *c);
+
+/* Writes the variance of fBM of the given type at time t >= 0. */
+int so_mafbm_fbm_variance(so_mafbm_type type, double H, double t, double *var);
+
+/* Writes Var B_hat(t) = w^T C(t) w, with C_ij = (1 - exp(-(g_i + g_j) t)) / (g_i + g_j)
+ * for type II and C_ij = (2 - exp(-g_i t) - exp(-g_j t)) / (g_i + g_j) for type I. */
+int so_mafbm_variance(so_mafbm_type type, size_t K, const double *gamma, const double *w,
+                      double t, double *var);
+
+/* Writes the mean squared error E (B(t) - B_hat(t))^2 at time t >= 0 between fBM with
+ * Hurst index H and its approximation with the given speeds and weights, driven by the
+ * same Brownian motion. Its time average over [0, T] is the residual. */
+int so_mafbm_mse(so_mafbm_type type, double H, size_t K, const double *gamma,
+                 const double *w, double t, double *mse);
+
+/* Writes the initial OU state y0[0..K-1]: zeros for type II, and for type I a draw from
+ * the stationary law N(0, S), S_ij = 1 / (gamma_i + gamma_j), using normals from rng.
+ * S is a Cauchy matrix and badly conditioned, so it is factored after scaling to unit
+ * diagonal, by Cholesky or, when that fails, by an eigendecomposition with negative
+ * eigenvalues set to zero. */
+int so_mafbm_initial(so_mafbm_type type, size_t K, const double *gamma, so_rng *rng,
+                     double *y0);
+
+/* Advances the K OU states y over one step of length h > 0 driven by the Brownian
+ * increment dw = W(t + h) - W(t) and time integral dz = int_t^{t+h} (W(r) - W(t)) dr:
+ *   y_k <- e^(-gamma_k h) y_k + alpha_k dw + beta_k dz,
+ * where alpha_k dw + beta_k dz is the conditional mean of the exact noise term
+ * int_t^{t+h} e^(-gamma_k (t + h - r)) dW(r) given (dw, dz). The update is exact in
+ * mean, and its variance falls short of the exact OU variance by a relative amount of
+ * order (gamma_k h)^4 / 720 (docs/sde.md gives the measured shortfall). */
+int so_mafbm_ou_step(size_t K, const double *gamma, double h, double dw, double dz,
+                     double *y);
+
+/* Simulates the OU states on the one-component path `path` from t0 to t1 in `steps`
+ * equal steps with so_mafbm_ou_step. y contains Y(t0) on entry and Y(t1) on return. Writes
+ * B_hat(t1) - B_hat(t0) = sum_k w_k (Y_k(t1) - Y_k(t0)) into *db (may be NULL), which
+ * is B_hat(t1) itself for type II started at zero. */
+int so_mafbm_simulate(size_t K, const double *gamma, const double *w, const so_brownian *path,
+                      double t0, double t1, size_t steps, double *y, double *db);
+
+/* An SDE driven by MA-fBM, dX = f(t, X) dt + sigma(t, X) dB_hat(t), X in R^n. The
+ * diffusion callback writes the n values sigma_i(t, x). */
+typedef struct so_mafbm_sde {
+    size_t n;                      /* state dimension, >= 1 */
+    so_sde_drift_fn drift;         /* required */
+    so_sde_diffusion_fn diffusion; /* required, n values */
+    void *user;                    /* passed to both callbacks */
+} so_mafbm_sde;
+
+/* Integrates x from t0 to t1 in `steps` equal steps by the Euler scheme
+ *   X <- X + f(t, X) h + sigma(t, X) (B_hat(t + h) - B_hat(t)),
+ * where the OU states y (K values, Y(t0) on entry, Y(t1) on return) advance with
+ * so_mafbm_ou_step on the one-component path `path`. Since dB_hat =
+ * -(sum_k w_k gamma_k Y_k) dt + (sum_k w_k) dW, this is the Euler-Maruyama scheme of the
+ * Markov system (X, Y) in R^(n + K), except that Y advances by its own update. */
+int so_mafbm_sde_solve(const so_mafbm_sde *sys, size_t K, const double *gamma,
+                       const double *w, const so_brownian *path, double t0, double t1,
+                       size_t steps, double *y, double *x, so_sde_observe_fn observe,
+                       void *observe_user);
 
 #ifdef __cplusplus
 }

@@ -198,3 +198,8 @@ int so_brownian_increment(const so_brownian *b, double s, double u, double *dw, 
     }
     return SO_OK;
 }
+
+double so_brownian_resolution(const so_brownian *b)
+{
+    return ldexp(b->t1 - b->t0, -b->depth);
+}
