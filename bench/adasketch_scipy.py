@@ -208,7 +208,7 @@ def plot(runs, problems, xkey, path, title):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--prefix", default="adasketch")
-    ap.add_argument("--heart", default="/usr/share/doc/liblinear-tools/examples/heart_scale")
+    ap.add_argument("--heart", default="tests/data/heart_scale")
     ap.add_argument("--pde-n", type=int, default=4)
     ap.add_argument("--img", default="docs/img")
     args = ap.parse_args()

@@ -4,7 +4,7 @@
  *
  * runs AdaSketch-Newton with randomized Kaczmarz, Gaussian sketches and exact LU
  * Newton steps on HS6, HS7, HS28, BT2 and BOOTH from their standard starts, on logistic
- * regression over the LIBSVM file HEART_SCALE (default: the liblinear-tools copy) with
+ * regression over the LIBSVM file HEART_SCALE (default: tests/data/heart_scale, a copy of the liblinear-tools example) with
  * 5 Gaussian linear constraints (seed 0) and |w|^2 = 1, and on the PDE control problem
  * with an N x N grid (default 4), all to a KKT residual of 1e-6. It prints a Markdown
  * table, writes every iteration to OUT_PREFIX-history.csv and the logistic constraint
@@ -22,7 +22,7 @@
 
 enum { LOGISTIC_ROWS = 5 };
 
-static const char default_heart[] = "/usr/share/doc/liblinear-tools/examples/heart_scale";
+static const char default_heart[] = "tests/data/heart_scale";
 
 static void run_one(const so_problem *p, so_kkt_solver solver, FILE *csv)
 {

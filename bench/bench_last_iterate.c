@@ -13,7 +13,7 @@
  * simplex with the entropy map.
  *
  * Usage: bench_last_iterate [HEART_SCALE [SEEDS [HEAVY_SEEDS]]]
- *   (defaults: /usr/share/doc/liblinear-tools/examples/heart_scale, 20 seeds for the
+ *   (defaults: tests/data/heart_scale, 20 seeds for the
  *   practical rows and 10 times as many for the Gaussian rows of part 1, 4000 seeds for
  *   the heavy-tailed rows) */
 #include <math.h>
@@ -25,7 +25,7 @@
 #include "stochopt/data.h"
 #include "stochopt/mirror.h"
 
-#define DEFAULT_HEART "/usr/share/doc/liblinear-tools/examples/heart_scale"
+#define DEFAULT_HEART "tests/data/heart_scale"
 enum { NCHECK = 7, SIMPLEX_DIM = 10 };
 static const long checkpoints[NCHECK] = {1000, 2000, 5000, 10000, 20000, 50000, 100000};
 

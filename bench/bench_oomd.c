@@ -19,7 +19,7 @@
 #include "stochopt/data.h"
 #include "stochopt/online.h"
 
-#define DEFAULT_HEART "/usr/share/doc/liblinear-tools/examples/heart_scale"
+#define DEFAULT_HEART "tests/data/heart_scale"
 #define RADIUS 5.0
 enum { NCHECK = 5, MAXD = 64, NMETHOD = 4, NSTREAM = 4 };
 static const double check_frac[NCHECK] = {0.05, 0.1, 0.25, 0.5, 1.0};

@@ -155,7 +155,7 @@ static void solve(const so_problem *p)
 int main(int argc, char **argv)
 {
     const char *heart =
-        argc > 1 ? argv[1] : "/usr/share/doc/liblinear-tools/examples/heart_scale";
+        argc > 1 ? argv[1] : "tests/data/heart_scale";
     const size_t pde_n = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 4;
     printf("| problem | solver | IPOPT status | KKT | f | max abs(x - x*) | seconds |\n");
     printf("|---|---|---|---|---|---|---|\n");
