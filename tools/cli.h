@@ -12,6 +12,9 @@ int cli_train(int argc, char **argv);
 int cli_compare(int argc, char **argv);
 int cli_minimize(int argc, char **argv);
 int cli_ot(int argc, char **argv);
+int cli_constrained(int argc, char **argv);
+int cli_newton(int argc, char **argv);
+int cli_sso(int argc, char **argv);
 
 /* Prints "stochopt: " and the message to stderr, followed by a newline. */
 void cli_error(const char *fmt, ...)
@@ -24,6 +27,30 @@ void cli_error(const char *fmt, ...)
  * On failure prints an error naming the option and returns -1. */
 int cli_parse_double(const char *option, const char *text, double lo, double hi, double *out);
 int cli_parse_long(const char *option, const char *text, long lo, long hi, long *out);
+
+/* ---- Helpers of the solver commands (constrained, newton, sso) */
+
+struct so_dataset;
+
+/* Rejects an output path that is empty, names a directory or lies in a missing or
+ * read-only directory. Prints an error naming the option and returns -1. A NULL path
+ * is accepted. */
+int cli_check_output_path(const char *option, const char *path);
+
+/* Loads a dataset file given with `option` (such as "--data") in the format named by
+ * format_name (auto, libsvm, csv or npy). Returns 0, or prints an error naming the
+ * option and the file and returns CLI_EXIT_USAGE. */
+int cli_load_dataset(const char *option, const char *path, const char *format_name,
+                     struct so_dataset **out);
+
+/* Writes n values to path, atomically: NPY (float64, shape (n,)) when the name ends in
+ * .npy, else text with one value per line in %.17g. Prints an error naming the option
+ * and returns -1 on failure. */
+int cli_write_vector(const char *option, const char *path, const double *x, size_t n);
+
+/* Writes the text of a memory stream (open_memstream) to path atomically and frees it.
+ * Prints an error naming the option and returns -1 on failure. */
+int cli_write_text(const char *option, const char *path, char *text, size_t length);
 
 /* ---- SVG line charts */
 

@@ -18,6 +18,11 @@ static void usage(FILE *out)
             "  minimize  minimize a test function or a program's output by consensus-based\n"
             "            optimization\n"
             "  ot        entropic optimal transport (Sinkhorn, log domain, SNS)\n"
+            "  constrained\n"
+            "            equality-constrained problems by AdaSketch-Newton\n"
+            "  newton    gradient-normalized regularized Newton and its baselines on\n"
+            "            logistic, softmax, least-squares, Rosenbrock and log-sum-exp\n"
+            "  sso       linear models by target-based surrogate optimization, SGD or SLS\n"
             "\n"
             "Run 'stochopt COMMAND --help' for the options of a command.\n"
             "Options:\n"
@@ -48,6 +53,12 @@ int main(int argc, char **argv)
         return cli_minimize(argc - 1, argv + 1);
     if (strcmp(argv[1], "ot") == 0)
         return cli_ot(argc - 1, argv + 1);
+    if (strcmp(argv[1], "constrained") == 0)
+        return cli_constrained(argc - 1, argv + 1);
+    if (strcmp(argv[1], "newton") == 0)
+        return cli_newton(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sso") == 0)
+        return cli_sso(argc - 1, argv + 1);
     cli_error("unknown command '%s'; run 'stochopt --help' for the list", argv[1]);
     return CLI_EXIT_USAGE;
 }

@@ -1,11 +1,18 @@
-/* Error printing and strict number parsing for the command-line program. */
+/* Error printing, strict number parsing and file helpers for the command-line
+ * program. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "stochopt/data.h"
 
 void cli_error(const char *fmt, ...)
 {
@@ -57,4 +64,115 @@ int cli_parse_long(const char *option, const char *text, long lo, long hi, long 
     }
     *out = v;
     return 0;
+}
+
+int cli_check_output_path(const char *option, const char *path)
+{
+    struct stat st;
+    if (path == NULL)
+        return 0;
+    if (path[0] == '\0') {
+        cli_error("%s: the file name is empty", option);
+        return -1;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        cli_error("%s %s: is a directory; expected a file name", option, path);
+        return -1;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL) {
+        cli_error("%s %s: out of memory", option, path);
+        return -1;
+    }
+    const char *dir = dirname(copy);
+    int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!ok) {
+        cli_error("%s %s: directory %s does not exist; create it or choose another path",
+                  option, path, dir);
+    } else if (access(dir, W_OK) != 0) {
+        cli_error("%s %s: directory %s is not writable", option, path, dir);
+        ok = 0;
+    }
+    free(copy);
+    return ok ? 0 : -1;
+}
+
+int cli_load_dataset(const char *option, const char *path, const char *format_name,
+                     so_dataset **out)
+{
+    struct stat st;
+    int format = so_format_from_name(format_name);
+    if (format < 0 || format == SO_FORMAT_IDX) {
+        cli_error("--format: unknown format '%s'; expected auto, libsvm, csv or npy",
+                  format_name);
+        return CLI_EXIT_USAGE;
+    }
+    if (stat(path, &st) != 0) {
+        cli_error("%s %s: %s", option, path, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        cli_error("%s %s: is a directory; expected a LIBSVM, CSV or NPY file", option, path);
+        return CLI_EXIT_USAGE;
+    }
+    so_read_options ro = so_read_options_default();
+    int status = so_dataset_read(path, (so_format)format, &ro, out);
+    if (status == SO_ERR_UNSUPPORTED && format == SO_FORMAT_AUTO) {
+        cli_error("%s: %s with --format libsvm, csv or npy", option, so_last_error());
+        return CLI_EXIT_USAGE;
+    }
+    if (status != SO_OK) {
+        /* The reader's message starts with the file name. */
+        cli_error("%s: %s", option, so_last_error());
+        return status == SO_ERR_NOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cli_write_text(const char *option, const char *path, char *text, size_t length)
+{
+    int status = 0;
+    if (text == NULL) {
+        cli_error("%s %s: out of memory for the output", option, path);
+        return -1;
+    }
+    if (cli_write_file_atomic(path, text, length) != 0) {
+        cli_error("%s %s: cannot write the file: %s", option, path, strerror(errno));
+        status = -1;
+    }
+    free(text);
+    return status;
+}
+
+static int has_npy_suffix(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && strcmp(path + n - 4, ".npy") == 0;
+}
+
+int cli_write_vector(const char *option, const char *path, const double *x, size_t n)
+{
+    if (has_npy_suffix(path)) {
+        so_array *arr = NULL;
+        int status = so_array_new(SO_DTYPE_F64, 1, &n, &arr);
+        if (status == SO_OK) {
+            memcpy(arr->data, x, n * sizeof *x);
+            status = so_npy_write(path, arr);
+        }
+        so_array_free(&arr);
+        if (status != SO_OK)
+            cli_error("%s %s: %s", option, path, so_last_error());
+        return status == SO_OK ? 0 : -1;
+    }
+    char *text = NULL;
+    size_t length = 0;
+    FILE *f = open_memstream(&text, &length);
+    if (f == NULL) {
+        cli_error("%s %s: out of memory for the output", option, path);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%.17g\n", x[i]);
+    fclose(f);
+    return cli_write_text(option, path, text, length);
 }
