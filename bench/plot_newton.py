@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("svg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+plt.rcParams["svg.hashsalt"] = "stochopt-newton"  # stable ids, so reruns do not churn
+
 TITLES = {
     "heart": "Logistic regression, heart_scale (270 x 13)",
     "logistic": "Logistic regression, synthetic 10000 x 200",

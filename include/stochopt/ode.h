@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "stochopt/core.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -155,7 +157,7 @@ void so_ode_free(so_ode **ode);
  * no step, calls rhs zero times and returns y0 at every save time. stats may be NULL.
  * Returns SO_OK, SO_ERR_INVALID for bad arguments, SO_ERR_CALLBACK when rhs returned a
  * negative status, SO_ERR_NUMERIC when the step fell below dt_min, SO_ERR_NONFINITE
- * when a fixed-step solution became NaN or infinite, or SO_NOT_CONVERGED when
+ * when f(t0, y0) or a fixed-step solution became NaN or infinite, or SO_NOT_CONVERGED when
  * max_steps steps did not reach t1. After a failure stats->t and so_ode_y() give the
  * last accepted time and state, and only the save times before stats->t are filled. */
 int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t1,
@@ -273,7 +275,8 @@ int so_ode_replay(so_ode *ode, so_ode_rhs_fn rhs, void *user, const double *y0,
  * Returns SO_OK; SO_ERR_INVALID for the cases of so_ode_replay, a NULL vjp, np > 0 with
  * grad_p NULL, non-finite weights, w_stiffness != 0 for a method without FSAL, or
  * nsave > 0 with dl_dysave NULL; SO_ERR_NOMEM; SO_ERR_CALLBACK when rhs or vjp returned
- * a nonzero status; or SO_ERR_NONFINITE as in so_ode_replay. */
+ * a nonzero status; or SO_ERR_NONFINITE as in so_ode_replay or when vjp wrote a NaN or
+ * infinite value. */
 int so_ode_adjoint(so_ode *ode, so_ode_rhs_fn rhs, so_ode_vjp_fn vjp, void *user,
                    const double *y0, size_t np, const so_ode_step *steps, size_t nsteps,
                    const double *save_times, size_t nsave, const double *dl_dysave,
