@@ -101,7 +101,8 @@ void so_adasketch_stats_free(so_adasketch_stats *stats);
 int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, double *x,
                         double *lambda, so_adasketch_stats *stats);
 
-/* The merit L_{mu,nu} at (x, lambda) into *value and, when grad is not NULL, its exact
+/* The merit L_{mu,nu} at (x, lambda), for finite mu, nu >= 0, into *value and, when grad
+ * is not NULL, its exact
  * gradient (n + m values), which uses the Hessian of the Lagrangian:
  * (grad_x L + nu H grad_x L + mu G^T c, c + nu G grad_x L). */
 int so_augmented_lagrangian(const so_problem *p, const double *x, const double *lambda,
@@ -111,7 +112,8 @@ int so_augmented_lagrangian(const so_problem *p, const double *x, const double *
  * values, usually zero) until |K z - b| <= resid_tol or max_iter steps, drawing from
  * rng. *iters receives the steps taken and *flops (may be NULL) an operation estimate.
  * SO_KKT_KACZMARZ and SO_KKT_GAUSSIAN only. Returns SO_OK when the tolerance was met,
- * SO_NOT_CONVERGED otherwise. */
+ * SO_NOT_CONVERGED otherwise, SO_ERR_INVALID for a NaN or negative resid_tol or a
+ * negative max_iter, and SO_ERR_NONFINITE when the residual became NaN or infinite. */
 int so_kkt_sketch_solve(const double *K, size_t dim, const double *b, so_kkt_solver solver,
                         double resid_tol, long max_iter, so_rng *rng, double *z,
                         long *iters, double *flops);

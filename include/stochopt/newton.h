@@ -103,7 +103,8 @@ typedef struct so_newton_result {
  * SO_OK when a tolerance was met, SO_NOT_CONVERGED after max_iter iterations,
  * SO_ERR_NUMERIC when no trial of an iteration was accepted (the message says how many
  * factorizations failed; DAMPED fails there when H is not positive definite),
- * SO_ERR_NONFINITE when f, the gradient or H is NaN or infinite at an accepted point,
+ * SO_ERR_NONFINITE when f, the gradient or H is NaN or infinite at an accepted point or
+ * at every trial point of an iteration,
  * SO_ERR_CALLBACK when a callback stopped the run, or the status of a failing problem
  * callback. result may be NULL and is filled on every return after the arguments were
  * checked. Trial points with a non-finite f count as rejected.

@@ -101,11 +101,15 @@ int so_problem_lagrangian_hessian(const so_problem *p, const double *x,
 int so_problem_check_derivatives(const so_problem *p, const double *x, double h,
                                  double *max_rel_err);
 
-/* ---- Ready-made problems. Each fills *p; release with so_problem_destroy. Datasets are
- * copied to double, so the dataset may be freed afterwards. Dense (F32, U8) and sparse
+/* ---- Ready-made problems. Each fills *p (cleared on failure); release with
+ * so_problem_destroy. Datasets are copied to double, so the dataset may be freed
+ * afterwards. Dense (F32, U8) and sparse
  * (CSR) features are both accepted; sparse ones stay sparse. Dense features are copied
  * as so_dataset_gather returns them (scaled and standardized); sparse features with
- * standardization are rejected (SO_ERR_UNSUPPORTED). The callbacks share work arrays
+ * standardization are rejected (SO_ERR_UNSUPPORTED). Labels outside [0, num_classes),
+ * malformed CSR arrays (offsets not starting at 0 or decreasing, column indices >= d)
+ * and missing arrays are rejected (SO_ERR_INVALID), and so are NaN or infinite features
+ * and targets (SO_ERR_NONFINITE). The callbacks share work arrays
  * inside p->user, so one problem must not be evaluated from two threads at once. x0 is
  * zero unless stated.
  *

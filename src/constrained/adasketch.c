@@ -117,7 +117,16 @@ static int lagrangian_hessian(const so_problem *p, const double *x, const double
                         p->name ? p->name : "problem");
     if (st != SO_OK)
         return st;
-    return p->constraint_hessian(p->user, x, lambda, H);
+    st = p->constraint_hessian(p->user, x, lambda, H);
+    if (st != SO_OK)
+        return st;
+    for (size_t i = 0; i < n * n; i++)
+        if (!isfinite(H[i]))
+            return so_fail_(SO_ERR_NONFINITE, "%s: the Hessian of the Lagrangian has entry "
+                            "(%zu, %zu) = %g; check the problem's curvature and "
+                            "constraint_hessian callbacks", p->name ? p->name : "problem",
+                            i / n, i % n, H[i]);
+    return SO_OK;
 }
 
 int so_augmented_lagrangian(const so_problem *p, const double *x, const double *lambda,
@@ -129,6 +138,12 @@ int so_augmented_lagrangian(const so_problem *p, const double *x, const double *
                         "so_augmented_lagrangian: expected a constrained problem (m >= 1 "
                         "with value_grad, constraints, constraint_hessian) and non-NULL "
                         "x, lambda and value");
+    if (p->n > 46340 || p->m > 46340 || p->n + p->m > 46340)
+        return so_fail_(SO_ERR_RANGE, "so_augmented_lagrangian: n + m = %zu + %zu exceeds the "
+                        "dense limit of 46340", p->n, p->m);
+    if (!(mu >= 0.0) || !isfinite(mu) || !(nu >= 0.0) || !isfinite(nu))
+        return so_fail_(SO_ERR_INVALID, "so_augmented_lagrangian: mu = %g, nu = %g; expected "
+                        "finite weights >= 0", mu, nu);
     const size_t n = p->n, m = p->m;
     double *buf = calloc(3 * n + m + m * n + n * n + 2 * n, sizeof *buf);
     if (buf == NULL)
@@ -312,9 +327,9 @@ static int check_args(const so_problem *p, const so_adasketch_options *o, const 
                         "n >= 1, m >= 1 and the value_grad, constraints and "
                         "constraint_hessian callbacks", p->name ? p->name : "(unnamed)",
                         p->n, p->m);
-    if (p->n + p->m > 46340)
-        return so_fail_(SO_ERR_RANGE, "so_adasketch_newton: n + m = %zu exceeds the dense "
-                                      "KKT limit of 46340", p->n + p->m);
+    if (p->n > 46340 || p->m > 46340 || p->n + p->m > 46340)
+        return so_fail_(SO_ERR_RANGE, "so_adasketch_newton: n = %zu and m = %zu; n + m "
+                                      "exceeds the dense KKT limit of 46340", p->n, p->m);
     if (o->solver != SO_KKT_LU && o->solver != SO_KKT_KACZMARZ &&
         o->solver != SO_KKT_GAUSSIAN)
         return so_fail_(SO_ERR_INVALID, "so_adasketch_newton: solver = %d; expected "
@@ -323,12 +338,16 @@ static int check_args(const so_problem *p, const so_adasketch_options *o, const 
     if (!(o->tol >= 0.0) || o->max_iter < 0 || !(o->mu0 > 0.0) || !(o->nu0 > 0.0) ||
         !(o->delta0 > 0.0) || !(o->delta_min > 0.0) || !(o->xi_b > 0.0) ||
         !(o->theta > 0.0) || !(o->beta > 0.0 && o->beta < 0.5) || !(o->rho > 1.0) ||
-        !(o->sing_tol >= 0.0) || o->max_sketch < 1 || o->max_backtrack < 1)
+        !(o->sing_tol >= 0.0) || o->max_sketch < 1 || o->max_backtrack < 1 ||
+        !isfinite(o->mu0) || !isfinite(o->nu0) || !isfinite(o->delta0) ||
+        !isfinite(o->theta) || !isfinite(o->rho) || !isfinite(o->sing_tol) ||
+        isnan(o->mu_max) || isnan(o->nu_min) || !isfinite(o->curv_tol))
         return so_fail_(SO_ERR_INVALID,
                         "so_adasketch_newton: invalid options; expected tol >= 0, "
                         "max_iter >= 0, positive mu0, nu0, delta0, delta_min, xi_b, theta, "
                         "0 < beta < 0.5, rho > 1, sing_tol >= 0, max_sketch >= 1 and "
-                        "max_backtrack >= 1 (start from so_adasketch_options_default)");
+                        "max_backtrack >= 1, all finite, and mu_max, nu_min, curv_tol not "
+                        "NaN (start from so_adasketch_options_default)");
     return SO_OK;
 }
 
@@ -354,6 +373,15 @@ int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, do
     int st = check_args(p, &o, x);
     if (st != SO_OK)
         return st;
+    for (size_t i = 0; i < p->n; i++)
+        if (!isfinite(x[i]))
+            return so_fail_(SO_ERR_NONFINITE, "so_adasketch_newton: x[%zu] = %g; expected a "
+                            "finite starting point", i, x[i]);
+    for (size_t i = 0; lambda != NULL && i < p->m; i++)
+        if (!isfinite(lambda[i]))
+            return so_fail_(SO_ERR_NONFINITE, "so_adasketch_newton: lambda[%zu] = %g; "
+                            "expected finite multipliers, or pass lambda = NULL to start "
+                            "from zero", i, lambda[i]);
     const size_t n = p->n, m = p->m, dim = n + m;
     workspace w;
     st = workspace_alloc(&w, n, m);
@@ -390,7 +418,9 @@ int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, do
         if (kkt <= o.tol)
             break;
         if (k >= o.max_iter) {
-            st = SO_NOT_CONVERGED;
+            st = so_fail_(SO_NOT_CONVERGED, "so_adasketch_newton: %s reached max_iter = %ld "
+                          "with |(grad_x L, c)| = %g above tol = %g; raise max_iter or loosen "
+                          "tol", p->name ? p->name : "problem", o.max_iter, kkt, o.tol);
             break;
         }
         /* Hessian of the Lagrangian and the singularity test on G. */

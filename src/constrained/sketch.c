@@ -42,6 +42,10 @@ int so_kkt_sketch_solve(const double *K, size_t dim, const double *b, so_kkt_sol
         return so_fail_(SO_ERR_INVALID,
                         "so_kkt_sketch_solve: solver %d is not a sketch; expected "
                         "SO_KKT_KACZMARZ or SO_KKT_GAUSSIAN", (int)solver);
+    if (!(resid_tol >= 0.0) || max_iter < 0)
+        return so_fail_(SO_ERR_INVALID, "so_kkt_sketch_solve: resid_tol = %g, max_iter = %ld; "
+                        "expected resid_tol >= 0 (not NaN) and max_iter >= 0", resid_tol,
+                        max_iter);
     if (dim > 46340)
         return so_fail_(SO_ERR_RANGE, "so_kkt_sketch_solve: dim = %zu exceeds the BLAS int "
                                       "range of dim^2", dim);
@@ -131,6 +135,13 @@ int so_kkt_sketch_solve(const double *K, size_t dim, const double *b, so_kkt_sol
         if (rn <= resid_tol)
             status = SO_OK;
     }
+    if (!isfinite(rn))
+        status = so_fail_(SO_ERR_NONFINITE, "so_kkt_sketch_solve: the residual |K z - b| is "
+                          "%g after %ld steps; check K and b for NaN or infinite entries",
+                          rn, t);
+    else if (status == SO_NOT_CONVERGED)
+        so_fail_(SO_NOT_CONVERGED, "so_kkt_sketch_solve: residual %g above resid_tol = %g "
+                 "after max_iter = %ld steps", rn, resid_tol, max_iter);
     *iters = t;
     if (flops != NULL)
         *flops = work;

@@ -1,7 +1,9 @@
 /* Gradient-normalized regularized Newton method (Semenov, Jaggi and Doikov 2025) with
  * adaptive or fixed gamma, and the damped Newton and gradient descent baselines. */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -57,6 +59,7 @@ typedef struct newton_run {
     double f, gnorm, gamma;
     struct timespec start;
     so_newton_result *res;
+    long nonfinite_trials; /* trial points with a non-finite f or gradient */
 } newton_run;
 
 static double seconds_since(const struct timespec *start)
@@ -88,12 +91,20 @@ static double primal_norm(const newton_run *r, const double *d)
 static int evaluate_trial(newton_run *r, double *f, double *gnorm, int *finite)
 {
     r->res->evaluations++;
+    so_clear_error();
     int status = r->p->value_grad(r->p->user, r->xt, f, r->gt);
-    if (status != 0)
+    if (status != 0) {
+        if (so_last_error()[0] == '\0')
+            so_fail_(status, "so_newton_minimize: value_grad of problem '%s' failed with "
+                     "status %d at a trial point and set no error detail",
+                     r->p->name ? r->p->name : "(unnamed)", status);
         return status;
+    }
     *finite = isfinite(*f);
     for (size_t i = 0; i < r->n && *finite; i++)
         *finite = isfinite(r->gt[i]);
+    if (!*finite)
+        r->nonfinite_trials++;
     *gnorm = *finite ? dual_norm(r, r->gt) : NAN;
     return SO_OK;
 }
@@ -150,6 +161,15 @@ static void accept(newton_run *r, double f, double gnorm)
 
 static int no_accepted_trial(const newton_run *r, long k, int trials, long failed)
 {
+    if (r->nonfinite_trials >= trials)
+        return so_fail_(SO_ERR_NONFINITE, "so_newton_minimize: %s: every one of the %d trial "
+                        "points of iteration %ld had a non-finite f or gradient; check the "
+                        "problem's value_grad near x, or raise max_trials",
+                        so_newton_method_name(r->o->method), trials, k);
+    if (r->o->method == SO_NEWTON_GRADIENT)
+        return so_fail_(SO_ERR_NUMERIC, "so_newton_minimize: gradient rejected all %d trials "
+                        "of iteration %ld (the last trial used L = %g); raise lipschitz0 or "
+                        "max_trials", trials, k, ldexp(1.0 / r->gamma, trials - 1));
     return so_fail_(SO_ERR_NUMERIC, "so_newton_minimize: %s rejected all %d trials of "
                     "iteration %ld (%ld Cholesky factorizations failed); the %s curvature "
                     "may be indefinite or the problem badly scaled: raise max_trials, "
@@ -165,6 +185,7 @@ static int step_grad_norm(newton_run *r, long k, int *trials, double *step_norm)
     const int fixed = o->method == SO_NEWTON_GRAD_NORM_FIXED;
     const int max_trials = fixed ? 1 : o->max_trials;
     const long failed0 = r->res->failed_factorizations;
+    r->nonfinite_trials = 0;
     for (int i = 0; i < max_trials; i++) {
         so_newton_trial t = {k, i, r->gamma, 0.0, 0.0, NAN, 0, 0};
         *trials = i + 1;
@@ -214,6 +235,7 @@ static int step_grad_norm(newton_run *r, long k, int *trials, double *step_norm)
 static int step_damped(newton_run *r, long k, int *trials, double *step_norm)
 {
     *trials = 0;
+    r->nonfinite_trials = 0;
     if (factor(r, 0.0) != 0)
         return so_fail_(SO_ERR_NUMERIC, "so_newton_minimize: damped Newton: the %s curvature "
                         "is not positive definite at iteration %ld (Cholesky failed); use "
@@ -253,6 +275,7 @@ static int step_damped(newton_run *r, long k, int *trials, double *step_norm)
 static int step_gradient(newton_run *r, long k, int *trials, double *step_norm)
 {
     double L = 1.0 / r->gamma;
+    r->nonfinite_trials = 0;
     for (int i = 0; i < r->o->max_trials; i++, L *= 2.0) {
         so_newton_trial tr = {k, i, 1.0 / L, 0.0, r->gnorm / L, NAN, 0, 0};
         *trials = i + 1;
@@ -294,15 +317,23 @@ static int check_options(const so_problem *p, const double *x, const so_newton_o
         return so_fail_(SO_ERR_INVALID, "so_newton_minimize: curvature = %d; expected an "
                         "so_curvature value", (int)o->curvature);
     if (!(o->gamma0 > 0.0) || !isfinite(o->gamma0) || !(o->gamma_min >= 0.0) ||
-        !(o->lambda_eps >= 0.0) || !(o->lipschitz0 > 0.0) || !isfinite(o->lipschitz0))
+        !isfinite(o->gamma_min) || !(o->lambda_eps >= 0.0) || !isfinite(o->lambda_eps) || !(o->lipschitz0 > 0.0) || !isfinite(o->lipschitz0))
         return so_fail_(SO_ERR_INVALID, "so_newton_minimize: gamma0 = %g, gamma_min = %g, "
                         "lambda_eps = %g, lipschitz0 = %g; expected gamma0 > 0, "
-                        "lipschitz0 > 0 (finite) and gamma_min, lambda_eps >= 0", o->gamma0,
+                        "lipschitz0 > 0 and finite gamma_min, lambda_eps >= 0", o->gamma0,
                         o->gamma_min, o->lambda_eps, o->lipschitz0);
     if (o->max_trials < 1 || o->max_iter < 0 || !(o->grad_tol >= 0.0))
         return so_fail_(SO_ERR_INVALID, "so_newton_minimize: max_trials = %d, max_iter = "
                         "%ld, grad_tol = %g; expected max_trials >= 1, max_iter >= 0 and "
                         "grad_tol >= 0", o->max_trials, o->max_iter, o->grad_tol);
+    if (!(o->f_tol >= 0.0))
+        return so_fail_(SO_ERR_INVALID, "so_newton_minimize: f_tol = %g; expected a value "
+                        ">= 0 (it is used with a finite f_star)", o->f_tol);
+    if (o->method != SO_NEWTON_GRADIENT &&
+        (p->n > INT_MAX || p->n > SIZE_MAX / sizeof(double) / 2 / p->n))
+        return so_fail_(SO_ERR_INVALID, "so_newton_minimize: n = %zu variables; the dense "
+                        "n x n curvature does not fit in memory or in a BLAS int dimension; "
+                        "use method gradient", p->n);
     if (o->history == NULL && o->history_capacity > 0)
         return so_fail_(SO_ERR_INVALID, "so_newton_minimize: history is NULL but "
                         "history_capacity = %zu", o->history_capacity);
@@ -381,7 +412,7 @@ int so_newton_minimize(const so_problem *p, double *x, const so_newton_options *
         return SO_ERR_NOMEM;
     newton_run r = {p, o, n, buf, buf + n, buf + 2 * n, buf + 3 * n,
                     dense ? buf + 5 * n : NULL, dense ? buf + 5 * n + n * n : NULL,
-                    buf + 4 * n, 0.0, 0.0, 0.0, {0, 0}, res};
+                    buf + 4 * n, 0.0, 0.0, 0.0, {0, 0}, res, 0};
     clock_gettime(CLOCK_MONOTONIC, &r.start);
     r.gamma = o->method == SO_NEWTON_DAMPED ? 1.0
               : o->method == SO_NEWTON_GRADIENT ? 1.0 / o->lipschitz0

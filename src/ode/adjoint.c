@@ -57,6 +57,11 @@ static int check_common(const char *caller, const so_ode *ode, so_ode_rhs_fn rhs
             return so_fail_(SO_ERR_INVALID, "%s: steps[%zu] has t = %g, dt = %g; expected "
                             "finite t and a nonzero dt with the sign of steps[0].dt = %g",
                             caller, j, st->t, st->dt, steps[0].dt);
+        const double end = step_end(steps, nsteps, j);
+        if (!isfinite(end) || end == st->t)
+            return so_fail_(SO_ERR_INVALID, "%s: steps[%zu] from t = %.17g with dt = %g ends "
+                            "at %.17g; expected a step of nonzero, finite length in floating "
+                            "point, as so_ode_solve records", caller, j, st->t, st->dt, end);
         if (j > 0) {
             const so_ode_step *prev = &steps[j - 1];
             double expected = prev->t + prev->dt;
@@ -256,8 +261,16 @@ static int apply_vjp(adjoint_run *run, double t, const double *y, const double *
         return so_fail_(SO_ERR_CALLBACK, "ODE vector-Jacobian product returned status %d "
                         "at t = %.17g; so_ode_adjoint stops at any nonzero status", status,
                         t);
-    for (size_t i = 0; i < run->np; i++)
+    for (size_t q = 0; q < run->ode->n; q++)
+        if (!isfinite(run->vy[q]))
+            return so_fail_(SO_ERR_NONFINITE, "ODE vector-Jacobian product wrote vy[%zu] = %g "
+                            "at t = %.17g; expected finite values", q, run->vy[q], t);
+    for (size_t i = 0; i < run->np; i++) {
+        if (!isfinite(run->vp[i]))
+            return so_fail_(SO_ERR_NONFINITE, "ODE vector-Jacobian product wrote vp[%zu] = %g "
+                            "at t = %.17g; expected finite values", i, run->vp[i], t);
         run->grad_p[i] += run->vp[i];
+    }
     return SO_OK;
 }
 
@@ -479,6 +492,9 @@ int so_ode_adjoint(so_ode *ode, so_ode_rhs_fn rhs, so_ode_vjp_fn vjp, void *user
     if (nsteps > ((size_t)-1) / sizeof(double) / n / 2)
         return so_fail_(SO_ERR_INVALID, "so_ode_adjoint: %zu steps of %zu values do not "
                         "fit in memory", nsteps, n);
+    if (np > ((size_t)-1) / sizeof(double) / 4)
+        return so_fail_(SO_ERR_INVALID, "so_ode_adjoint: np = %zu parameters do not fit in "
+                        "memory; pass the number of values in grad_p", np);
     const size_t doubles = nsteps * n + (2 * s + 5) * n + np + 2 * width * width;
     double *block = so_calloc_(doubles, sizeof(double));
     size_t *save_first = so_calloc_(nsteps + 1, sizeof(size_t));

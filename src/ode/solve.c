@@ -21,6 +21,7 @@ typedef struct solve_run {
     long attempts;
     so_ode_event_run_ events; /* unused when ode->events is NULL */
     int stopped;              /* a terminal event ended the solve */
+    int nonfinite_error;      /* the last rejected step had a NaN or infinite error */
 } solve_run;
 
 static int check_arguments(const so_ode *ode, so_ode_rhs_fn rhs, double t0, double t1,
@@ -39,6 +40,10 @@ static int check_arguments(const so_ode *ode, so_ode_rhs_fn rhs, double t0, doub
     if (!isfinite(t0) || !isfinite(t1))
         return so_fail_(SO_ERR_INVALID, "so_ode_solve: span [%g, %g] is not finite; "
                         "expected finite t0 and t1", t0, t1);
+    if (!isfinite(t1 - t0))
+        return so_fail_(SO_ERR_INVALID, "so_ode_solve: span [%g, %g] has a length t1 - t0 "
+                        "that overflows; shift or rescale time so that |t1 - t0| is finite",
+                        t0, t1);
     for (size_t q = 0; q < ode->n; q++)
         if (!isfinite(y0[q]))
             return so_fail_(SO_ERR_INVALID, "so_ode_solve: y0[%zu] = %g; expected a finite "
@@ -87,6 +92,11 @@ static int evaluate_start(solve_run *run)
         return so_fail_(SO_ERR_CALLBACK, "ODE right-hand side returned status %d at the "
                         "initial point t0 = %.17g, where a smaller step cannot help",
                         status, run->t);
+    for (size_t q = 0; q < run->ode->n; q++)
+        if (!isfinite(run->ode->k[q]))
+            return so_fail_(SO_ERR_NONFINITE, "ODE right-hand side wrote f[%zu] = %g at the "
+                            "initial point t0 = %.17g; expected finite derivatives there, "
+                            "where a smaller step cannot help", q, run->ode->k[q], run->t);
     return SO_OK;
 }
 
@@ -151,6 +161,11 @@ static double min_step(const so_ode *ode, double t, double t1)
 
 static int step_too_small(const solve_run *run, double dt)
 {
+    if (run->nonfinite_error)
+        return so_fail_(SO_ERR_NUMERIC, "ODE step size dt = %.6g at t = %.17g fell below "
+                        "the minimum %.6g while the error estimate stayed NaN or infinite; "
+                        "the right-hand side returns NaN or overflows just after t, so check "
+                        "f there", dt, run->t, min_step(run->ode, run->t, run->t1));
     return so_fail_(SO_ERR_NUMERIC, "ODE step size dt = %.6g at t = %.17g fell below the "
                     "minimum %.6g; the problem may be stiff or singular there, or the "
                     "right-hand side keeps asking for retries; loosen rtol/atol or lower "
@@ -261,6 +276,7 @@ static int solve_adaptive(solve_run *run)
         if (status > 0) {
             run->stats->rejected++;
             rejected_last = 1;
+            run->nonfinite_error = 0;
             h = 0.5 * fabs(t_new - run->t);
             if (h < min_step(ode, run->t, run->t1))
                 return step_too_small(run, h);
@@ -271,6 +287,7 @@ static int solve_adaptive(solve_run *run)
         if (!(error <= 1.0)) {
             run->stats->rejected++;
             rejected_last = 1;
+            run->nonfinite_error = !isfinite(error);
             double factor = isfinite(error) ? o->safety * pow(error, -o->beta1) : 0.0;
             h = h_used * fmax(o->factor_min, fmin(1.0, factor));
             if (h < min_step(ode, run->t, run->t1))
@@ -318,7 +335,7 @@ int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t
     ode->nsteps = 0;
 
     solve_run run = {ode, rhs, user, t0, t1, t1 >= t0 ? 1.0 : -1.0, save_times, nsave,
-                     0, ysave, stats, 0, {0}, 0};
+                     0, ysave, stats, 0, {0}, 0, 0};
     save_exact(&run, ode->y);
     if (t0 == t1)
         return SO_OK;

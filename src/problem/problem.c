@@ -1,7 +1,9 @@
 /* The problem table: release, checked evaluation, curvature fallbacks and the
  * finite-difference derivative check. */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +56,26 @@ static int check_problem(const so_problem *p, const double *x, const char *who)
     return SO_OK;
 }
 
+/* Dense n x n curvature needs n * n doubles and BLAS int dimensions. */
+static int check_dense(const so_problem *p, const char *who)
+{
+    if (p->n > INT_MAX || p->n > SIZE_MAX / sizeof(double) / p->n)
+        return so_fail_(SO_ERR_INVALID, "%s: problem '%s' has n = %zu variables; a dense "
+                        "n x n matrix does not fit in memory or in a BLAS int dimension, so "
+                        "use curvature_vp products instead", who, problem_name(p), p->n);
+    return SO_OK;
+}
+
+/* Returns the nonzero status of a problem callback, first recording a detail when the
+ * callback set none (the caller cleared the detail before the call). */
+static int callback_failed(const so_problem *p, const char *what, int status)
+{
+    if (so_last_error()[0] == '\0')
+        return so_fail_(status, "problem '%s': the %s callback failed with status %d and "
+                        "set no error detail", problem_name(p), what, status);
+    return status;
+}
+
 int so_problem_value_grad(const so_problem *p, const double *x, double *f, double *g)
 {
     int status = check_problem(p, x, "so_problem_value_grad");
@@ -61,9 +83,10 @@ int so_problem_value_grad(const so_problem *p, const double *x, double *f, doubl
         return status;
     if (f == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_value_grad: f is NULL");
+    so_clear_error();
     status = p->value_grad(p->user, x, f, g);
     if (status != 0)
-        return status;
+        return callback_failed(p, "value_grad", status);
     if (!isfinite(*f))
         return so_fail_(SO_ERR_NONFINITE, "problem '%s': f(x) = %g; expected a finite value "
                         "(check x for NaN or overflow)", problem_name(p), *f);
@@ -133,12 +156,16 @@ int so_problem_curvature(const so_problem *p, so_curvature kind, const double *x
     int status = check_problem(p, x, "so_problem_curvature");
     if (status != SO_OK)
         return status;
+    status = check_dense(p, "so_problem_curvature");
+    if (status != SO_OK)
+        return status;
     if (so_curvature_name(kind) == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_curvature: kind = %d; expected an "
                         "so_curvature value", (int)kind);
     if (H == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_curvature: H is NULL; pass n x n = %zu "
                         "values", p->n * p->n);
+    so_clear_error();
     status = SO_ERR_UNSUPPORTED;
     if (p->curvature != NULL)
         status = p->curvature(p->user, kind, x, H);
@@ -151,7 +178,7 @@ int so_problem_curvature(const so_problem *p, so_curvature kind, const double *x
         return so_fail_(SO_ERR_UNSUPPORTED, "problem '%s' provides no %s curvature; pick "
                         "another so_curvature kind", problem_name(p), so_curvature_name(kind));
     if (status != 0)
-        return status;
+        return callback_failed(p, "curvature", status);
     for (size_t q = 0; q < p->n * p->n; q++)
         if (!isfinite(H[q]))
             return so_fail_(SO_ERR_NONFINITE, "problem '%s': %s curvature entry (%zu, %zu) "
@@ -173,7 +200,9 @@ int so_problem_lagrangian_hessian(const so_problem *p, const double *x, const do
     status = so_problem_curvature(p, SO_CURVATURE_EXACT, x, H);
     if (status != SO_OK || p->m == 0)
         return status;
-    return p->constraint_hessian(p->user, x, lambda, H);
+    so_clear_error();
+    status = p->constraint_hessian(p->user, x, lambda, H);
+    return status != 0 ? callback_failed(p, "constraint_hessian", status) : SO_OK;
 }
 
 /* ---- Derivative check. Each compared object gets the error
@@ -352,6 +381,13 @@ int so_problem_check_derivatives(const so_problem *p, const double *x, double h,
         return so_fail_(SO_ERR_INVALID, "so_problem_check_derivatives: problem '%s' has %zu "
                         "constraints but no %s callback", problem_name(p), p->m,
                         p->constraints == NULL ? "constraints" : "constraint_hessian");
+    status = check_dense(p, "so_problem_check_derivatives");
+    if (status != SO_OK)
+        return status;
+    if (p->m > (SIZE_MAX / sizeof(double) - 2) / 3 / p->n)
+        return so_fail_(SO_ERR_INVALID, "so_problem_check_derivatives: problem '%s' has m = "
+                        "%zu constraints; three m x n Jacobians do not fit in memory",
+                        problem_name(p), p->m);
     const size_t n = p->n;
     double *buf = so_calloc_(n * n + 5 * n + p->m + 1, sizeof *buf);
     if (buf == NULL)

@@ -505,6 +505,11 @@ static int logistic_constraint_hessian(void *user, const double *w, const double
 static int logistic_copy_data(logistic_data *c, const so_dataset *ds)
 {
     const size_t N = ds->n, d = ds->d;
+    for (size_t i = 0; i < N; i++)
+        if (!isfinite(ds->target[i]))
+            return so_fail_(SO_ERR_NONFINITE, "so_problem_constrained_logistic: %s has target "
+                            "%g in row %zu; expected finite binary labels",
+                            ds->name ? ds->name : "dataset", ds->target[i], i);
     double lo = ds->target[0], hi = ds->target[0];
     for (size_t i = 1; i < N; i++) {
         const double t = ds->target[i];
@@ -520,6 +525,10 @@ static int logistic_copy_data(logistic_data *c, const so_dataset *ds)
                 hi = t;
         }
     }
+    if (lo == hi)
+        return so_fail_(SO_ERR_INVALID, "so_problem_constrained_logistic: every row of %s has "
+                        "target %g; expected binary labels with two distinct values",
+                        ds->name ? ds->name : "dataset", lo);
     uint32_t *idx = malloc(N * sizeof *idx);
     float *xf = malloc(N * d * sizeof *xf);
     if (idx == NULL || xf == NULL) {
@@ -545,10 +554,18 @@ static int logistic_copy_data(logistic_data *c, const so_dataset *ds)
 int so_problem_constrained_logistic(so_problem *p, const so_dataset *ds, size_t rows,
                                     uint64_t seed)
 {
+    if (p != NULL)
+        memset(p, 0, sizeof *p);
     if (p == NULL || ds == NULL)
         return so_fail_(SO_ERR_INVALID,
                         "so_problem_constrained_logistic: %s is NULL; pass a problem table "
                         "and a dataset", p == NULL ? "p" : "ds");
+    if ((ds->kind == SO_FEATURES_F32 && ds->x_f32 == NULL) ||
+        (ds->kind == SO_FEATURES_U8 && ds->x_u8 == NULL) ||
+        (ds->kind == SO_FEATURES_CSR && ds->row_ptr == NULL))
+        return so_fail_(SO_ERR_INVALID, "so_problem_constrained_logistic: dataset %s has no "
+                        "feature arrays; load it with so_dataset_read",
+                        ds->name ? ds->name : "");
     if (ds->n == 0 || ds->d == 0 || ds->target == NULL)
         return so_fail_(SO_ERR_INVALID,
                         "so_problem_constrained_logistic: dataset has %zu rows and %zu "
@@ -723,6 +740,7 @@ int so_problem_pde_control(so_problem *p, size_t N)
     if (p == NULL)
         return so_fail_(SO_ERR_INVALID,
                         "so_problem_pde_control: p is NULL; pass a problem table");
+    memset(p, 0, sizeof *p);
     if (N < 1 || N > 4096)
         return so_fail_(SO_ERR_INVALID,
                         "so_problem_pde_control: N = %zu; expected 1 <= N <= 4096", N);

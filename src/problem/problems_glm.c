@@ -274,6 +274,26 @@ static int glm_new(so_problem *p, const so_dataset *ds, glm_loss loss, size_t C,
     memset(p, 0, sizeof *p);
     if (!(l2 >= 0.0) || !isfinite(l2))
         return so_fail_(SO_ERR_INVALID, "%s: l2 = %g; expected a finite value >= 0", caller, l2);
+    if (ds == NULL)
+        return so_fail_(SO_ERR_INVALID, "%s: dataset is NULL", caller);
+    for (size_t i = 0; i < ds->n; i++) {
+        if (loss == GLM_SQUARES) {
+            if (ds->target == NULL)
+                return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has no targets; least "
+                                "squares needs the n targets", caller,
+                                ds->name ? ds->name : "");
+            if (!isfinite(ds->target[i]))
+                return so_fail_(SO_ERR_NONFINITE, "%s: dataset '%s' has target %g in row "
+                                "%zu; expected finite targets", caller,
+                                ds->name ? ds->name : "", ds->target[i], i);
+        } else if (ds->label[i] < 0 ||
+                   (size_t)ds->label[i] >= (loss == GLM_LOGISTIC ? (size_t)2 : C)) {
+            return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has label %d in row %zu; "
+                            "expected a class index in [0, %zu); encode the labels with "
+                            "so_dataset_encode_labels", caller, ds->name ? ds->name : "",
+                            (int)ds->label[i], i, loss == GLM_LOGISTIC ? (size_t)2 : C);
+        }
+    }
     glm *m = calloc(1, sizeof *m);
     if (m == NULL)
         return so_fail_(SO_ERR_NOMEM, "%s: out of memory", caller);
@@ -352,6 +372,7 @@ int so_problem_logistic(so_problem *p, const so_dataset *ds, double l2, int inte
 {
     if (p == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_logistic: p is NULL");
+    memset(p, 0, sizeof *p);
     int status = check_labels(ds, 2, "so_problem_logistic");
     if (status != SO_OK)
         return status;
@@ -362,6 +383,7 @@ int so_problem_softmax(so_problem *p, const so_dataset *ds, double l2)
 {
     if (p == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_softmax: p is NULL");
+    memset(p, 0, sizeof *p);
     int status = check_labels(ds, 0, "so_problem_softmax");
     if (status != SO_OK)
         return status;
@@ -373,6 +395,7 @@ int so_problem_least_squares(so_problem *p, const so_dataset *ds, double l2)
 {
     if (p == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_least_squares: p is NULL");
+    memset(p, 0, sizeof *p);
     if (ds == NULL)
         return so_fail_(SO_ERR_INVALID, "so_problem_least_squares: dataset is NULL");
     return glm_new(p, ds, GLM_SQUARES, 1, l2, 0, "so_problem_least_squares");

@@ -1,4 +1,5 @@
 /* Dense and sparse feature matrices in double for the data-driven problems. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,33 @@ static int copy_sparse(const so_dataset *ds, int intercept, so_matrix_ *A, const
         return so_fail_(SO_ERR_UNSUPPORTED, "%s: dataset '%s' has sparse features with "
                         "standardization, which would make them dense; load it without "
                         "so_dataset_standardize", caller, ds->name ? ds->name : "");
+    if (ds->row_ptr == NULL)
+        return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has CSR features but row_ptr is "
+                        "NULL; pass n + 1 row offsets", caller, ds->name ? ds->name : "");
+    if (ds->row_ptr[0] != 0)
+        return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has row_ptr[0] = %zu; expected "
+                        "CSR offsets that start at 0", caller, ds->name ? ds->name : "",
+                        ds->row_ptr[0]);
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->row_ptr[i + 1] < ds->row_ptr[i])
+            return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has row_ptr[%zu] = %zu < "
+                            "row_ptr[%zu] = %zu; expected nondecreasing CSR offsets", caller,
+                            ds->name ? ds->name : "", i + 1, ds->row_ptr[i + 1], i,
+                            ds->row_ptr[i]);
+    if (ds->row_ptr[ds->n] > 0 && (ds->col == NULL || ds->val == NULL))
+        return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' stores %zu CSR values but %s is "
+                        "NULL", caller, ds->name ? ds->name : "", ds->row_ptr[ds->n],
+                        ds->col == NULL ? "col" : "val");
+    for (size_t q = 0; q < ds->row_ptr[ds->n]; q++) {
+        if (ds->col[q] >= ds->d)
+            return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has CSR column index %u at "
+                            "entry %zu; expected an index below d = %zu", caller,
+                            ds->name ? ds->name : "", (unsigned)ds->col[q], q, ds->d);
+        if (!isfinite(ds->val[q]))
+            return so_fail_(SO_ERR_NONFINITE, "%s: dataset '%s' has CSR value %g at entry "
+                            "%zu; expected finite features", caller,
+                            ds->name ? ds->name : "", (double)ds->val[q], q);
+    }
     size_t nnz = ds->row_ptr[ds->n] + (intercept ? ds->n : 0);
     A->row_ptr = so_calloc_(ds->n + 1, sizeof *A->row_ptr);
     A->col = so_calloc_(nnz > 0 ? nnz : 1, sizeof *A->col);
@@ -49,7 +77,7 @@ static int copy_sparse(const so_dataset *ds, int intercept, so_matrix_ *A, const
     return SO_OK;
 }
 
-static int copy_dense(const so_dataset *ds, int intercept, so_matrix_ *A)
+static int copy_dense(const so_dataset *ds, int intercept, so_matrix_ *A, const char *caller)
 {
     enum { CHUNK = 256 };
     A->dense = so_calloc_(A->rows * A->cols, sizeof *A->dense);
@@ -63,8 +91,16 @@ static int copy_dense(const so_dataset *ds, int intercept, so_matrix_ *A)
         status = so_dataset_gather(ds, idx, count, buf, NULL);
         for (size_t q = 0; status == SO_OK && q < count; q++) {
             double *row = A->dense + (start + q) * A->cols;
-            for (size_t j = 0; j < ds->d; j++)
+            for (size_t j = 0; j < ds->d; j++) {
                 row[j] = (double)buf[q * ds->d + j];
+                if (!isfinite(row[j])) {
+                    status = so_fail_(SO_ERR_NONFINITE, "%s: dataset '%s' has feature %zu "
+                                      "of row %zu equal to %g after gathering; expected "
+                                      "finite features", caller, ds->name ? ds->name : "",
+                                      j, start + q, row[j]);
+                    break;
+                }
+            }
             if (intercept)
                 row[ds->d] = 1.0;
         }
@@ -86,10 +122,21 @@ int so_matrix_from_dataset_(const so_dataset *ds, int intercept, so_matrix_ *A,
     if (ds->d >= UINT32_MAX)
         return so_fail_(SO_ERR_RANGE, "%s: %zu features exceed the 32-bit column index",
                         caller, ds->d);
+    if ((ds->kind == SO_FEATURES_F32 && ds->x_f32 == NULL) ||
+        (ds->kind == SO_FEATURES_U8 && ds->x_u8 == NULL))
+        return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has no feature array (%s is "
+                        "NULL); load the dataset with so_dataset_read", caller,
+                        ds->name ? ds->name : "",
+                        ds->kind == SO_FEATURES_F32 ? "x_f32" : "x_u8");
+    if (ds->kind != SO_FEATURES_F32 && ds->kind != SO_FEATURES_U8 &&
+        ds->kind != SO_FEATURES_CSR)
+        return so_fail_(SO_ERR_INVALID, "%s: dataset '%s' has feature kind %d; expected "
+                        "SO_FEATURES_F32, SO_FEATURES_U8 or SO_FEATURES_CSR", caller,
+                        ds->name ? ds->name : "", (int)ds->kind);
     A->rows = ds->n;
     A->cols = ds->d + (intercept ? 1 : 0);
     int status = ds->kind == SO_FEATURES_CSR ? copy_sparse(ds, intercept, A, caller)
-                                             : copy_dense(ds, intercept, A);
+                                             : copy_dense(ds, intercept, A, caller);
     if (status != SO_OK)
         so_matrix_free_(A);
     return status;

@@ -1,5 +1,6 @@
 /* Deterministic smooth problems: log-sum-exp, Rosenbrock and nonlinear equations. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,17 @@ int so_problem_logsumexp(so_problem *p, const double *A, const double *b, size_t
     if (!(mu > 0.0) || !isfinite(mu))
         return so_fail_(SO_ERR_INVALID, "so_problem_logsumexp: mu = %g; expected a finite "
                         "value > 0", mu);
+    if (rows > SIZE_MAX / sizeof(double) / n)
+        return so_fail_(SO_ERR_INVALID, "so_problem_logsumexp: rows = %zu, n = %zu; the "
+                        "rows x n matrix does not fit in memory", rows, n);
+    for (size_t i = 0; i < rows * n; i++)
+        if (!isfinite(A[i]))
+            return so_fail_(SO_ERR_NONFINITE, "so_problem_logsumexp: A[%zu][%zu] = %g; "
+                            "expected finite entries", i / n, i % n, A[i]);
+    for (size_t i = 0; i < rows; i++)
+        if (!isfinite(b[i]))
+            return so_fail_(SO_ERR_NONFINITE, "so_problem_logsumexp: b[%zu] = %g; expected "
+                            "finite entries", i, b[i]);
     lse *m = calloc(1, sizeof *m);
     if (m == NULL)
         return so_fail_(SO_ERR_NOMEM, "so_problem_logsumexp: out of memory");
@@ -393,6 +405,9 @@ int so_problem_nonlinear_equations(so_problem *p, size_t n, size_t k, so_residua
     if (!(power >= 1.0) || !isfinite(power))
         return so_fail_(SO_ERR_INVALID, "so_problem_nonlinear_equations: power = %g; "
                         "expected a finite value >= 1", power);
+    if (k > SIZE_MAX / sizeof(double) / n)
+        return so_fail_(SO_ERR_INVALID, "so_problem_nonlinear_equations: n = %zu, k = %zu; "
+                        "the k x n Jacobian does not fit in memory", n, k);
     nleq *m = calloc(1, sizeof *m);
     if (m == NULL)
         return so_fail_(SO_ERR_NOMEM, "so_problem_nonlinear_equations: out of memory");
