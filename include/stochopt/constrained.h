@@ -33,7 +33,7 @@ typedef enum so_kkt_solver {
 /* Returns "lu", "kaczmarz" or "gaussian", or NULL. */
 const char *so_kkt_solver_name(so_kkt_solver solver);
 
-/* Options of so_adasketch_newton; so_adasketch_options_default() fills the defaults. */
+/* Options of so_adasketch_newton. so_adasketch_options_default() fills the defaults. */
 typedef struct so_adasketch_options {
     so_kkt_solver solver; /* default SO_KKT_KACZMARZ */
     double tol;           /* stop when |(grad_x L, c)| <= tol, default 1e-4 */
@@ -46,8 +46,9 @@ typedef struct so_adasketch_options {
     double theta;         /* accuracy factor in the sketching test, default 1 */
     double beta;          /* Armijo constant, default 0.1 */
     double rho;           /* on a failed descent test mu *= rho^2, nu /= rho, default 1.5 */
-    double mu_max;        /* past mu_max or below nu_min the direction is accepted */
-    double nu_min;        /* untested, defaults 1e8 and 1e-8 */
+    double mu_max;        /* cap of mu, default 1e8 (see nu_min) */
+    double nu_min;        /* floor of nu, default 1e-8. While mu > mu_max or nu < nu_min,
+                           * a direction is accepted without the descent test */
     double sing_tol;      /* G is singular when lambda_min(G G^T) < sing_tol, default 1e-2 */
     double curv_tol;      /* the reduced Hessian is positive definite when its smallest
                              eigenvalue is >= curv_tol, default 1e-6 */
@@ -90,10 +91,11 @@ typedef struct so_adasketch_stats {
 
 void so_adasketch_stats_free(so_adasketch_stats *stats);
 
-/* Runs AdaSketch-Newton on p (m >= 1; p->curvature or p->curvature_vp must provide
- * SO_CURVATURE_EXACT). x (n values) holds the start and receives the last iterate;
- * lambda (m values) likewise, or NULL to start from zero multipliers. stats may be
- * NULL; when not, it is filled even on failure and must be released with
+/* Runs AdaSketch-Newton on p, which needs m >= 1 and SO_CURVATURE_EXACT from
+ * p->curvature or p->curvature_vp. x (n values) contains the start and receives the last
+ * iterate. lambda (m values) does the same for the multipliers, or is NULL to start from
+ * zero multipliers. stats may be NULL. Otherwise it is filled even on failure and must
+ * be released with
  * so_adasketch_stats_free. Returns SO_OK at the tolerance, SO_NOT_CONVERGED after
  * max_iter, SO_ERR_NUMERIC when G G^T has an eigenvalue below sing_tol (the detail and
  * stats name the iteration and the rank deficiency), when the LU solve meets a
@@ -101,9 +103,9 @@ void so_adasketch_stats_free(so_adasketch_stats *stats);
 int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, double *x,
                         double *lambda, so_adasketch_stats *stats);
 
-/* The merit L_{mu,nu} at (x, lambda), for finite mu, nu >= 0, into *value and, when grad
- * is not NULL, its exact
- * gradient (n + m values), which uses the Hessian of the Lagrangian:
+/* Computes the merit L_{mu,nu} at (x, lambda), for finite mu, nu >= 0, into *value and,
+ * when grad is not NULL, its exact gradient (n + m values), which uses the Hessian of
+ * the Lagrangian:
  * (grad_x L + nu H grad_x L + mu G^T c, c + nu G grad_x L). */
 int so_augmented_lagrangian(const so_problem *p, const double *x, const double *lambda,
                             double mu, double nu, double *value, double *grad);

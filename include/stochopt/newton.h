@@ -10,7 +10,7 @@
  * lambda_eps. When H is positive semidefinite the step has ||x+ - x||_B <= gamma + eps.
  * The adaptive variant tries up to max_trials values of gamma per iteration: a trial is
  * accepted when f(x) - f(x+) >= ||grad f(x+)||_*^2 / (8 lambda), after which gamma
- * doubles (at least gamma_min); a rejected trial, or one whose Cholesky factorization
+ * doubles (at least gamma_min). A rejected trial, or one whose Cholesky factorization
  * fails, halves gamma. Each iteration computes H once and factors H + lambda B once per
  * trial. */
 #ifndef STOCHOPT_NEWTON_H
@@ -41,8 +41,8 @@ typedef struct so_newton_record {
     long iteration;
     double f;
     double grad_norm;      /* ||grad f||_* */
-    double gamma;          /* gamma after the update; the step size t for DAMPED, 1/L for
-                            * GRADIENT */
+    double gamma;          /* gamma after the update, the step size t for DAMPED, or 1/L
+                            * for GRADIENT */
     int trials;            /* trials of this iteration, 0 for iteration 0 */
     double step_norm;      /* ||x+ - x||_B of the accepted step */
     double time;           /* seconds since the start, monotonic clock */
@@ -61,18 +61,18 @@ typedef struct so_newton_trial {
     int accepted;
 } so_newton_trial;
 
-/* Callbacks return 0 to continue; any other value stops the run with SO_ERR_CALLBACK. */
+/* Callbacks return 0 to continue. Any other value stops the run with SO_ERR_CALLBACK. */
 typedef int (*so_newton_iter_fn)(void *user, const so_newton_record *rec, const double *x);
 typedef int (*so_newton_trial_fn)(void *user, const so_newton_trial *trial);
 
 typedef struct so_newton_options {
     so_newton_method method;   /* SO_NEWTON_GRAD_NORM */
-    so_curvature curvature;    /* SO_CURVATURE_EXACT; DAMPED uses it too */
+    so_curvature curvature;    /* SO_CURVATURE_EXACT, used by DAMPED too */
     double gamma0;             /* 1: initial gamma (the fixed one for GRAD_NORM_FIXED) */
     double gamma_min;          /* 1e-9: floor of gamma after an accepted trial */
     double lambda_eps;         /* 1e-8: eps in lambda = ||g||_* / (gamma + eps) */
     int max_trials;            /* 40 trials per iteration */
-    const double *b_diag;      /* NULL: B = I; else n positive entries of diagonal B */
+    const double *b_diag;      /* NULL for B = I, or the n positive diagonal entries of B */
     double grad_tol;           /* 1e-8: stop when ||grad f||_* <= grad_tol */
     double f_star;             /* NaN: with f_tol, stop when f - f_star <= f_tol */
     double f_tol;              /* 0 */
@@ -101,15 +101,15 @@ typedef struct so_newton_result {
 
 /* Minimizes p from x (n values, overwritten with the last accepted iterate). Returns
  * SO_OK when a tolerance was met, SO_NOT_CONVERGED after max_iter iterations,
- * SO_ERR_NUMERIC when no trial of an iteration was accepted (the message says how many
- * factorizations failed; DAMPED fails there when H is not positive definite),
+ * SO_ERR_NUMERIC when no trial of an iteration was accepted (the message gives the number
+ * of failed factorizations, and DAMPED fails here when H is not positive definite),
  * SO_ERR_NONFINITE when f, the gradient or H is NaN or infinite at an accepted point or
  * at every trial point of an iteration,
  * SO_ERR_CALLBACK when a callback stopped the run, or the status of a failing problem
  * callback. result may be NULL and is filled on every return after the arguments were
  * checked. Trial points with a non-finite f count as rejected.
- * NOTE: the acceptance test compares a decrease of f with ||grad f(x+)||^2 / (8 lambda);
- * once that decrease is below the rounding error of f (about 1e-16 |f|), every trial can
+ * NOTE: the acceptance test compares a decrease of f with ||grad f(x+)||^2 / (8 lambda).
+ * Once that decrease is below the rounding error of f (about 1e-16 |f|), every trial can
  * fail and the run ends with SO_ERR_NUMERIC. With an inexact curvature (FISHER) this
  * happens at ||grad f|| around 1e-8 on logistic regression with f near 0.3, so choose
  * grad_tol above that or use f_star and f_tol. */

@@ -4,7 +4,7 @@
  *     minimize f(x) over x in R^n  subject to  c(x) = 0 (m equations, m may be 0),
  *
  * where f may be a finite sum f(x) = (1/N) sum_i f_i(x). A problem is a table of
- * callbacks over double arrays; the ready-made problems below fill it in, and users can
+ * callbacks over double arrays. The ready-made problems below fill it in, and users can
  * fill their own. Every callback returns 0 on success or a status from core.h. */
 #ifndef STOCHOPT_PROBLEM_H
 #define STOCHOPT_PROBLEM_H
@@ -60,7 +60,7 @@ typedef struct so_problem {
     int (*constraint_hessian)(void *user, const double *x, const double *lambda,
                               double *H);
 
-    /* Releases user; called by so_problem_destroy. May be NULL. */
+    /* Releases user. Called by so_problem_destroy, and may be NULL. */
     void (*destroy)(void *user);
 
     /* Facts about the problem, when known (NULL / NaN otherwise). Ready-made problems
@@ -73,17 +73,18 @@ typedef struct so_problem {
 /* Calls p->destroy(p->user) and clears *p. Accepts NULL. */
 void so_problem_destroy(so_problem *p);
 
-/* f and gradient with the result checked: returns SO_ERR_NONFINITE naming the problem
- * when f or a gradient entry is NaN or infinite. g may be NULL. */
+/* Evaluates f and, when g is not NULL, the gradient, and checks the result. Returns
+ * SO_ERR_NONFINITE naming the problem when f or a gradient entry is NaN or infinite. */
 int so_problem_value_grad(const so_problem *p, const double *x, double *f, double *g);
 
-/* The dense curvature of the given kind. Uses p->curvature when it provides the kind;
- * otherwise builds FISHER from sample_grads (all samples) and any kind from n products
- * with p->curvature_vp. Returns SO_ERR_UNSUPPORTED when neither exists. */
+/* Computes the dense curvature matrix of the given kind into H (n x n). Uses
+ * p->curvature when it provides the kind. Otherwise it builds FISHER from sample_grads
+ * (all samples), and any kind from n products with p->curvature_vp. Returns
+ * SO_ERR_UNSUPPORTED when none of these provides the kind. */
 int so_problem_curvature(const so_problem *p, so_curvature kind, const double *x,
                          double *H);
 
-/* The Hessian of the Lagrangian f + lambda^T c (n x n). */
+/* Computes the Hessian of the Lagrangian f + lambda^T c into H (n x n). */
 int so_problem_lagrangian_hessian(const so_problem *p, const double *x,
                                   const double *lambda, double *H);
 
@@ -101,11 +102,11 @@ int so_problem_lagrangian_hessian(const so_problem *p, const double *x,
 int so_problem_check_derivatives(const so_problem *p, const double *x, double h,
                                  double *max_rel_err);
 
-/* ---- Ready-made problems. Each fills *p (cleared on failure); release with
+/* ---- Ready-made problems. Each fills *p, clears it on failure, and is released with
  * so_problem_destroy. Datasets are copied to double, so the dataset may be freed
- * afterwards. Dense (F32, U8) and sparse
- * (CSR) features are both accepted; sparse ones stay sparse. Dense features are copied
- * as so_dataset_gather returns them (scaled and standardized); sparse features with
+ * afterwards. Dense (F32, U8) and sparse (CSR) features are both accepted, and sparse
+ * ones stay sparse. Dense features are copied
+ * as so_dataset_gather returns them (scaled and standardized), but sparse features with
  * standardization are rejected (SO_ERR_UNSUPPORTED). Labels outside [0, num_classes),
  * malformed CSR arrays (offsets not starting at 0 or decreasing, column indices >= d)
  * and missing arrays are rejected (SO_ERR_INVALID), and so are NaN or infinite features
@@ -125,8 +126,8 @@ int so_problem_check_derivatives(const so_problem *p, const double *x, double h,
  * FISHER and GAUSS_NEWTON (equal to EXACT) curvature. */
 int so_problem_logistic(so_problem *p, const so_dataset *ds, double l2, int intercept);
 
-/* Multinomial (softmax) regression with C = ds->num_classes classes; x is the d x C
- * weight matrix, row-major (n = d * C), f the mean cross-entropy + l2/2 |x|^2, with no
+/* Multinomial (softmax) regression with C = ds->num_classes classes. x is the d x C
+ * weight matrix, row-major (n = d * C), and f the mean cross-entropy + l2/2 |x|^2, with no
  * intercept (add a constant feature for one). Provides EXACT, FISHER and GAUSS_NEWTON
  * (equal to EXACT, because the scores are linear in x). */
 int so_problem_softmax(so_problem *p, const so_dataset *ds, double l2);
@@ -151,16 +152,17 @@ int so_problem_rosenbrock(so_problem *p, size_t n);
 /* Nonlinear equations: f = |F(x)|^power with F: R^n -> R^k given by a callback writing
  * F (k values) and its Jacobian (k x n, row-major, when J is not NULL), and returning 0
  * or a status. power >= 1. Provides GAUSS_NEWTON = J^T (d^2 l) J for l(y) = |y|^power,
- * that is power |F|^(power-2) J^T J + power (power-2) |F|^(power-4) (J^T F)(J^T F)^T;
- * at F = 0 it is 2 J^T J for power 2, 0 above, and SO_ERR_NONFINITE below 2. f_star is
+ * that is power |F|^(power-2) J^T J + power (power-2) |F|^(power-4) (J^T F)(J^T F)^T.
+ * At F = 0 it is 2 J^T J for power 2, 0 above, and SO_ERR_NONFINITE below 2. f_star is
  * NaN because a root is not known to exist. */
 typedef int (*so_residual_fn)(void *user, const double *x, double *F, double *J);
 int so_problem_nonlinear_equations(so_problem *p, size_t n, size_t k, so_residual_fn F,
                                    void *user, double power);
 
 /* Equality-constrained test problems coded from their published definitions
- * (Hock and Schittkowski 1981; BT2 from Byrd and Tapia; BOOTH as the linear system of
- * the CUTEst set), with the standard starting point and the known solution. */
+ * (HS6, HS7 and HS28 from Hock and Schittkowski 1981, BT2 from Boggs and Tolle 1989,
+ * BOOTH as the linear system of the CUTEst set), with the standard starting point and
+ * the known solution. */
 int so_problem_hs6(so_problem *p);
 int so_problem_hs7(so_problem *p);
 int so_problem_hs28(so_problem *p);

@@ -58,16 +58,17 @@ typedef enum so_sso_loss {
  * softmax loss): theta[j * k + c] is the weight of feature j for output c. */
 typedef struct so_sso_problem so_sso_problem;
 
-/* Creates a problem from a dense row-major n x d matrix x and n targets y; both are
+/* Creates a problem from a dense row-major n x d matrix x and n targets y. Both are
  * copied. For the logistic loss every target must be -1 or +1, or every target 0 or 1
  * (0 becomes -1). For the softmax loss the k distinct target values, in increasing
- * order, become classes 0..k-1, with 2 <= k <= SO_SSO_MAX_CLASSES. Returns SO_ERR_INVALID for NULL pointers, n or d of 0 or bad targets,
- * and SO_ERR_NONFINITE when x or y contains NaN or infinity. */
+ * order, become classes 0..k-1, with 2 <= k <= SO_SSO_MAX_CLASSES. Returns
+ * SO_ERR_INVALID for NULL pointers, n or d of 0 or invalid targets, and
+ * SO_ERR_NONFINITE when x or y contains NaN or infinity. */
 int so_sso_problem_new(so_sso_problem **out, size_t n, size_t d, const double *x,
                        const double *y, so_sso_loss loss, int intercept);
 
 /* Creates a problem from a loaded dataset (so_dataset_read). Sparse rows without
- * standardization stay sparse; other kinds are gathered with so_dataset_gather (which
+ * standardization stay sparse. Other kinds are gathered with so_dataset_gather (which
  * applies u8_scale and any standardization) into dense rows. Targets follow the rules
  * of so_sso_problem_new. */
 int so_sso_problem_from_dataset(so_sso_problem **out, const so_dataset *ds,
@@ -111,10 +112,10 @@ typedef enum so_sso_inner {
     SO_SSO_INNER_ARMIJO = 1 /* Armijo backtracking on the surrogate, see alpha */
 } so_sso_inner;
 
-/* Options; so_sso_options_default() gives the values in the comments. */
+/* Options of so_sso_run. so_sso_options_default() returns the values in the comments. */
 typedef struct so_sso_options {
     so_sso_method method;    /* SO_SSO_METHOD_SSO */
-    size_t batch_size;       /* 25; a value >= n uses every row, in file order */
+    size_t batch_size;       /* 25, and a value >= n uses every row, in file order */
     long outer_iters;        /* 100: outer steps of SSO, steps of SGD and SLS */
     long inner_steps;        /* m = 10 surrogate steps per outer step (SSO only) */
     double eta;              /* 1: target-space step of the surrogate (SSO only) */
@@ -139,7 +140,7 @@ typedef struct so_sso_record {
     long cheap_grads;     /* surrogate gradients X_B^T r (SSO inner steps) */
     long loss_evals;      /* batch loss evaluations by the SLS line search */
     long surrogate_evals; /* surrogate evaluations by the inner Armijo search */
-    double step;          /* last accepted step size (inner step for SSO); 0 at the
+    double step;          /* last accepted step size (inner step for SSO), or 0 at the
                            * start and after a line search that found no step */
     double loss;          /* mean loss over all n rows at the current theta */
 } so_sso_record;

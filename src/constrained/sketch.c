@@ -21,7 +21,7 @@ const char *so_kkt_solver_name(so_kkt_solver solver)
     return NULL;
 }
 
-/* Exact residual r = K z - b; returns |r|. */
+/* Computes the exact residual r = K z - b and returns |r|. */
 static double exact_residual(const double *K, size_t dim, const double *b, const double *z,
                              double *r)
 {
@@ -116,7 +116,7 @@ int so_kkt_sketch_solve(const double *K, size_t dim, const double *b, so_kkt_sol
         } else {
             for (size_t i = 0; i < dim; i++)
                 s[i] = so_rng_normal(rng);
-            /* u = K^T s; z -= (s^T r / |u|^2) u; r -= (s^T r / |u|^2) K u. */
+            /* u = K^T s, then z -= (s^T r / |u|^2) u and r -= (s^T r / |u|^2) K u. */
             cblas_dgemv(CblasRowMajor, CblasTrans, d, d, 1.0, K, d, s, 1, 0.0, u, 1);
             const double uu = cblas_ddot(d, u, 1, u, 1);
             work += 2.0 * dd * dd + 2.0 * dd;

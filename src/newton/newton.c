@@ -87,7 +87,7 @@ static double primal_norm(const newton_run *r, const double *d)
     return sqrt(s);
 }
 
-/* Evaluates f and the gradient at the trial point; *finite is 0 when either is not. */
+/* Evaluates f and the gradient at the trial point. *finite is 0 when either is not finite. */
 static int evaluate_trial(newton_run *r, double *f, double *gnorm, int *finite)
 {
     r->res->evaluations++;

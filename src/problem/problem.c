@@ -124,7 +124,7 @@ static int fisher_from_samples(const so_problem *p, const double *x, double *H)
     return status;
 }
 
-/* Column j of H is H e_j; the result is symmetrized. */
+/* Column j of H is H e_j, and the result is symmetrized. */
 static int curvature_from_products(const so_problem *p, so_curvature kind, const double *x,
                                    double *H)
 {

@@ -286,7 +286,7 @@ static int bt2_constraint_hessian(void *user, const double *x, const double *lam
 
 static const double bt2_x0[3] = {10.0, 10.0, 10.0};
 /* x* from a Newton solve of the KKT system with so_adasketch_newton (SO_KKT_LU) to a KKT
- * residual of 4e-12; SciPy 1.10 SLSQP agrees to 1e-8. f* = 0.032568200 is the value
+ * residual of 4e-12. SciPy 1.10 SLSQP agrees to 1e-8. f* = 0.032568200 is the value
  * stated in the CUTEst file BT2.SIF. */
 static const double bt2_xs[3] = {1.1048590197327162, 1.1966741822871823, 1.5352622603257302};
 

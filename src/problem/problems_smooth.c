@@ -212,7 +212,7 @@ static int rosen_curvature(void *user, so_curvature kind, const double *x, doubl
     for (size_t i = 0; i + 1 < n; i++) {
         const double a = x[i + 1] - x[i] * x[i];
         /* Gauss-Newton: 2 (grad F_{2i} grad F_{2i}^T + grad F_{2i+1} grad F_{2i+1}^T)
-         * with grad F_{2i} = 10 (-2 x_i, 1) and grad F_{2i+1} = (-1, 0); the exact
+         * with grad F_{2i} = 10 (-2 x_i, 1) and grad F_{2i+1} = (-1, 0). The exact
          * Hessian adds 2 F_{2i} Hessian(F_{2i}) = -400 a in the (i, i) entry. */
         H[i * n + i] += 800.0 * x[i] * x[i] + 2.0 - (exact ? 400.0 * a : 0.0);
         H[i * n + i + 1] += -400.0 * x[i];

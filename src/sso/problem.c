@@ -500,9 +500,10 @@ static int solve_newton(const so_sso_problem *p, const double *a, double grad_to
         status = newton_direction(p, a, theta, g, h);
         if (status != SO_OK)
             goto done;
-        /* Backtrack until the loss decreases; the direction is a descent direction.
-         * Near the minimum the loss changes by less than its rounding error, so a full
-         * step that lowers the gradient norm is accepted as well. */
+        /* Backtrack until the loss decreases, which a small enough step does because the
+         * direction is a descent direction. Near the minimum the loss changes by less than
+         * its rounding error, so a full step that lowers the gradient norm is accepted as
+         * well. */
         double t = 1.0, trial_loss = INFINITY;
         int accepted = 0;
         for (int k = 0; k < 60 && !accepted; k++, t *= 0.5) {

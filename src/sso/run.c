@@ -241,7 +241,7 @@ static void sso_inner(run_state *s, double *theta)
                 a *= o->armijo_beta;
         }
         if (!accepted) {
-            /* No trial decreased g_t enough (theta is at its minimizer up to rounding):
+            /* No trial decreased g_t enough, so theta is at its minimizer up to rounding.
              * theta stays and the outer step ends. */
             s->step = 0.0;
             return;
