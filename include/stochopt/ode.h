@@ -58,26 +58,26 @@ const so_ode_method *so_ode_method_by_name(const char *name);
 
 /* Step-size controllers of the adaptive methods, with E the scaled error norm of the
  * step and E_prev that of the previous accepted step:
- * PI: factor = safety * E^-beta1 * E_prev^beta2 (the default);
+ * PI: factor = safety * E^-beta1 * E_prev^beta2 (the default).
  * I:  factor = safety * E^-beta1, as in SciPy's solve_ivp and Hairer's DOPRI5. */
 enum { SO_ODE_CONTROLLER_PI = 0, SO_ODE_CONTROLLER_I = 1 };
 
-/* Solver options. so_ode_options_default() fills in the documented defaults; a zero in
+/* Solver options. so_ode_options_default() fills in the documented defaults. A zero in
  * dt, dt_min, dt_max, beta1 or beta2 selects the automatic value described below. */
 typedef struct so_ode_options {
     double rtol;       /* relative tolerance, default 1e-3 (adaptive methods) */
     double atol;       /* absolute tolerance, default 1e-6 (adaptive methods) */
-    double dt;         /* fixed methods: the step (required, > 0); adaptive methods:
-                        * the first step, 0 selects it by Hairer's starting-step rule */
-    double dt_min;     /* smallest step before the solve fails; 0 selects
+    double dt;         /* step of a fixed-step method (required, > 0), or first step of an
+                        * adaptive method, where 0 selects Hairer's starting-step rule */
+    double dt_min;     /* smallest step before the solve fails, where 0 selects
                         * 16 * DBL_EPSILON * max(|t|, |t1|) */
-    double dt_max;     /* largest step; 0 means |t1 - t0| */
+    double dt_max;     /* largest step, where 0 means |t1 - t0| */
     double safety;     /* controller safety factor, default 0.9 */
     int controller;    /* SO_ODE_CONTROLLER_PI (default) or SO_ODE_CONTROLLER_I */
-    double beta1;      /* exponent on the current error; 0 means 7 / (10 * order) for
+    double beta1;      /* exponent on the current error. 0 means 7 / (10 * order) for
                         * the PI controller and 1 / order for the I controller */
-    double beta2;      /* PI exponent on the previous error, 0 means 2 / (5 * order);
-                        * must be 0 with the I controller */
+    double beta2;      /* PI exponent on the previous error, where 0 means
+                        * 2 / (5 * order). Must be 0 with the I controller. */
     double factor_min; /* smallest step-size ratio, default 0.2 */
     double factor_max; /* largest step-size ratio, default 10 */
     long max_steps;    /* attempted steps (accepted and rejected) before the solve stops
@@ -97,7 +97,7 @@ typedef struct so_ode_stats {
                            * (0 for fixed-step methods) */
     double t;             /* time reached: t1 on success */
     double stiffness;     /* estimate of |lambda|, the dominant Jacobian eigenvalue's
-                           * size, at the last accepted step (Dopri5 and Tsit5); NaN for
+                           * size, at the last accepted step (Dopri5 and Tsit5). NaN for
                            * the other methods or before the first step. h * stiffness
                            * near the method's stability boundary means stability, not
                            * accuracy, limits the step size. */
@@ -115,26 +115,27 @@ typedef struct so_ode_step {
 
 /* ---- Events: root finding on user functions g_i(t, y), i < count.
  * An event of function i happens where g_i changes sign inside an accepted step in the
- * requested direction; its time is located on the step's dense output. */
+ * requested direction. Its time is located on the step's dense output. */
 typedef int (*so_ode_event_fn)(void *user, double t, const double *y, double *g);
 
 typedef struct so_ode_events {
     size_t count;         /* number of event functions, >= 1 */
     so_ode_event_fn fn;   /* writes g_0..g_{count-1} and returns 0. Any other status
-                           * stops the solve with SO_ERR_CALLBACK */
+                           * stops the solve with SO_ERR_CALLBACK. */
     void *user;
-    const int *direction; /* count values, or NULL for 0: +1 only rising crossings
-                           * (g from < 0 to >= 0), -1 only falling, 0 both */
-    const int *terminal;  /* count values, or NULL for none: nonzero stops the solve at
-                           * the first such event */
-    double xtol;          /* absolute tolerance on the event time; 0 selects
+    const int *direction; /* count values, or NULL for all 0. +1 selects only rising
+                           * crossings (g from < 0 to >= 0), -1 only falling, 0 both. */
+    const int *terminal;  /* count values, or NULL for none. A nonzero value stops the
+                           * solve at the first event of that function. */
+    double xtol;          /* absolute tolerance on the event time, where 0 selects
                            * 4 * DBL_EPSILON * max(|t|, |t1|) */
     /* Results, written by each solve. */
     size_t capacity;      /* rows available in the arrays below */
-    double *t_event;      /* capacity event times, in the order found */
-    size_t *which;        /* capacity indices of the event function, or NULL */
+    double *t_event;      /* event times (capacity values), in the order found */
+    size_t *which;        /* index of the event function of each stored event
+                           * (capacity values), or NULL */
     double *y_event;      /* capacity x n states at the events, or NULL */
-    size_t found;         /* events found; only the first `capacity` are stored */
+    size_t found;         /* events found, of which the first `capacity` are stored */
     int stopped;          /* 1 when a terminal event ended the solve */
 } so_ode_events;
 
@@ -144,7 +145,7 @@ typedef struct so_ode_events {
 int so_ode_new(so_ode **out, const so_ode_method *method, size_t n,
                const so_ode_options *options);
 
-/* Frees the solver and sets *ode to NULL; accepts NULL and a pointer to NULL. */
+/* Frees the solver and sets *ode to NULL. Accepts NULL and a pointer to NULL. */
 void so_ode_free(so_ode **ode);
 
 /* Integrates y' = rhs(t, y) from t0 to t1 (t1 < t0 integrates backward) starting at
@@ -153,13 +154,14 @@ void so_ode_free(so_ode **ode);
  * solution as row k (n values), interpolated inside the step that contains it. The
  * right-hand side is never evaluated outside the span. Methods without FSAL evaluate f
  * at the end of every step (the next step reuses it), so a positive status there also
- * retries the step. When t0 == t1 the solve takes
- * no step, calls rhs zero times and returns y0 at every save time. stats may be NULL.
- * Returns SO_OK, SO_ERR_INVALID for bad arguments, SO_ERR_CALLBACK when rhs returned a
- * negative status, SO_ERR_NUMERIC when the step fell below dt_min, SO_ERR_NONFINITE
- * when f(t0, y0) or a fixed-step solution became NaN or infinite, or SO_NOT_CONVERGED when
- * max_steps steps did not reach t1. After a failure stats->t and so_ode_y() give the
- * last accepted time and state, and only the save times before stats->t are filled. */
+ * retries the step. When t0 == t1 the solve takes no step, calls rhs zero times and
+ * returns y0 at every save time. stats may be NULL.
+ * Returns SO_OK on success, SO_ERR_INVALID for invalid arguments, and SO_ERR_CALLBACK
+ * when rhs returned a negative status. Returns SO_ERR_NUMERIC when the step fell below
+ * dt_min, SO_ERR_NONFINITE when f(t0, y0) or a fixed-step solution became NaN or
+ * infinite, and SO_NOT_CONVERGED when max_steps steps did not reach t1. After a failure,
+ * stats->t and so_ode_y() give the last accepted time and state, and only the save
+ * times before stats->t are filled. */
 int so_ode_solve(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t0, double t1,
                  const double *y0, const double *save_times, size_t nsave,
                  double *ysave, so_ode_stats *stats);
@@ -172,8 +174,8 @@ const double *so_ode_y(const so_ode *ode);
  * default. The list is cleared at the start of every solve. */
 int so_ode_record_steps(so_ode *ode, int on);
 
-/* Returns the accepted steps of the last solve and stores their number in *count; valid
- * until the next solve or so_ode_free. Empty unless recording is on. */
+/* Returns the accepted steps of the last solve and stores their number in *count. The
+ * array is valid until the next solve or so_ode_free, and empty unless recording is on. */
 const so_ode_step *so_ode_steps(const so_ode *ode, size_t *count);
 
 /* Attaches event functions to the solver (NULL detaches them). The struct is read and
@@ -195,17 +197,17 @@ int so_ode_set_events(so_ode *ode, so_ode_events *events);
 /* Vector-Jacobian product of the right-hand side at (t, y): writes vy = (df/dy)^T v
  * (n values) and, when vp is not NULL, vp = (df/dp)^T v (np values, with np as passed to
  * so_ode_adjoint) for the parameters p that f reads through user. Both outputs are
- * overwritten, not accumulated. Returns 0 on success; any nonzero value stops
+ * overwritten, not accumulated. Returns 0 on success. Any nonzero value stops
  * so_ode_adjoint with SO_ERR_CALLBACK. */
 typedef int (*so_ode_vjp_fn)(void *user, double t, const double *y, const double *v,
                              double *vy, double *vp);
 
 /* Results of so_ode_replay. */
 typedef struct so_ode_replay_stats {
-    double reg_error;     /* R_E = sum_j E_j |dt_j|, the error regularizer (ERNODE); 0 for
-                           * fixed-step methods, whose E_j are 0 */
-    double reg_stiffness; /* R_S = sum_j S_j |dt_j|, the stiffness regularizer (SRNODE);
-                           * 0 for methods without FSAL, which have no S_j */
+    double reg_error;     /* R_E = sum_j E_j |dt_j|, the error regularizer (ERNODE), or 0
+                           * for fixed-step methods, whose E_j are 0 */
+    double reg_stiffness; /* R_S = sum_j S_j |dt_j|, the stiffness regularizer (SRNODE),
+                           * or 0 for methods without FSAL, which have no S_j */
     long nfev;            /* right-hand-side evaluations */
 } so_ode_replay_stats;
 
@@ -232,15 +234,17 @@ typedef struct so_ode_adjoint_stats {
  * recorded solve bit for bit.
  * The replay uses the solver's work arrays: afterwards so_ode_y() returns the state at
  * the end of the replay. It does not change the recorded step list.
- * NOTE: the last step ends at fl(t + dt), which in rare cases (t1 much smaller in size
- * than the last step's start, as when the span ends near 0 after crossing it) differs
- * from the solve's t1 by an ulp. A solve stopped by a terminal event records a last
- * step that ends at the event, whose end state came from dense output; the replay takes
- * a full Runge-Kutta step there instead, so that step is not reproduced bit for bit.
- * Returns SO_OK; SO_ERR_INVALID for a NULL solver, rhs or y0, no steps (recording off),
- * steps that are not contiguous or change direction, or bad save times; SO_ERR_CALLBACK
- * when rhs returned any nonzero status (a replay cannot shrink a step); or
- * SO_ERR_NONFINITE when the state became NaN or infinite. */
+ * NOTE: the last step ends at fl(t + dt). In rare cases this differs from the solve's
+ * t1 by an ulp, namely when t1 is much smaller in size than the last step's start, as
+ * when the span ends near 0 after crossing it. A solve stopped by a terminal event
+ * records a last step that ends at the event, with its end state from dense output.
+ * The replay takes a full Runge-Kutta step there instead, so that step is not
+ * reproduced bit for bit.
+ * Returns SO_OK on success. Returns SO_ERR_INVALID for a NULL solver, rhs or y0, no
+ * steps (recording off), steps that are not contiguous or change direction, or invalid
+ * save times. Returns SO_ERR_CALLBACK when rhs returned any nonzero status, because a
+ * replay cannot shrink a step, and SO_ERR_NONFINITE when the state became NaN or
+ * infinite. */
 int so_ode_replay(so_ode *ode, so_ode_rhs_fn rhs, void *user, const double *y0,
                   const so_ode_step *steps, size_t nsteps, const double *save_times,
                   size_t nsave, double *ysave, so_ode_step *replayed,
@@ -252,7 +256,7 @@ int so_ode_replay(so_ode *ode, so_ode_rhs_fn rhs, void *user, const double *y0,
  * ysave, R_E and R_S are those of so_ode_replay with the same arguments. dl_dysave
  * (nsave x n, row k for save_times[k]) is the gradient of the caller's loss at the saved
  * states, so for a nonlinear loss l(ysave) pass dl/dysave at the replayed states.
- * The reverse pass is the exact discrete adjoint of the replay: it runs through every
+ * The reverse pass is the exact discrete adjoint of the replay. It runs through every
  * stage of every step, including the dense output at save times, the FSAL last stage,
  * E_j = sqrt(mean_i (err_i / (atol + rtol max(|y_i|, |y_new_i|)))^2) and
  * S_j = ||k_s - k_{s-1}|| / ||y_new - g_{s-1}|| (g_{s-1} the input of stage s-1), with
@@ -262,21 +266,22 @@ int so_ode_replay(so_ode *ode, so_ode_rhs_fn rhs, void *user, const double *y0,
  * Each step's stages are recomputed from its stored start state during the reverse
  * pass, so no stage values are kept.
  * Cost per step of an s-stage method: the forward pass evaluates rhs s - 1 times with
- * FSAL and s times without (the last at the new state), and the reverse pass once more
- * than the forward pass, which also evaluates rhs once at t0. The reverse pass makes
- * s VJPs per step. Methods without FSAL add one VJP at f(t_new, y_new) in each step
- * with a save time strictly inside it (Hermite dense output).
+ * FSAL and s times without (the last at the new state). The forward pass also evaluates
+ * rhs once at t0, and the reverse pass evaluates it once more per step than the forward
+ * pass. The reverse pass makes s VJPs per step. Methods without FSAL add one VJP at
+ * f(t_new, y_new) in each step with a save time strictly inside it (Hermite dense
+ * output).
  * stats (may be NULL) receives L, R_E, R_S and both counts.
  * Fixed-step methods have E_j = 0, so w_error has no effect there, and methods without
  * FSAL have no S_j, so they need w_stiffness = 0. grad_y0 may be NULL when only grad_p
- * is wanted; grad_p may be NULL only when np = 0. The vjp is called with vp = NULL when
+ * is needed, and grad_p may be NULL only when np = 0. The vjp is called with vp = NULL when
  * np = 0. y0 may alias so_ode_y(ode). On return the solver's state is the start of the
  * first step, and on failure grad_y0 and grad_p are unspecified.
- * Returns SO_OK; SO_ERR_INVALID for the cases of so_ode_replay, a NULL vjp, np > 0 with
- * grad_p NULL, non-finite weights, w_stiffness != 0 for a method without FSAL, or
- * nsave > 0 with dl_dysave NULL; SO_ERR_NOMEM; SO_ERR_CALLBACK when rhs or vjp returned
- * a nonzero status; or SO_ERR_NONFINITE as in so_ode_replay or when vjp wrote a NaN or
- * infinite value. */
+ * Returns SO_OK on success. Returns SO_ERR_INVALID for the cases of so_ode_replay, a
+ * NULL vjp, np > 0 with grad_p NULL, non-finite weights, w_stiffness != 0 for a method
+ * without FSAL, or nsave > 0 with dl_dysave NULL. Returns SO_ERR_NOMEM when allocation
+ * fails, SO_ERR_CALLBACK when rhs or vjp returned a nonzero status, and
+ * SO_ERR_NONFINITE as in so_ode_replay or when vjp wrote a NaN or infinite value. */
 int so_ode_adjoint(so_ode *ode, so_ode_rhs_fn rhs, so_ode_vjp_fn vjp, void *user,
                    const double *y0, size_t np, const so_ode_step *steps, size_t nsteps,
                    const double *save_times, size_t nsave, const double *dl_dysave,

@@ -149,18 +149,18 @@ int so_sde_solve(so_sde *s, so_sde_scheme scheme, const so_brownian *w, double t
  *    h^(3/2), treated as O(h^(3/2)).
  * The solution advances with the higher-order result. A rejected step is retried with
  * a smaller step on the same so_brownian path. The tree returns W(t) as a function of t
- * alone, so the retry sees the same Brownian path, and the result does not depend on
+ * alone, so the retry uses the same Brownian path, and the result does not depend on
  * which steps were tried before. */
 
 typedef struct so_sde_adaptive_options {
     double rtol;       /* relative tolerance, default 1e-3 */
     double atol;       /* absolute tolerance, default 1e-6 */
-    double dt;         /* first step; 0 selects (t1 - t0) / 100 */
-    double dt_min;     /* smallest step the controller may choose; 0 selects the finest
-                        * cell of the Brownian path, (path t1 - path t0) / 2^depth. A
-                        * smaller value is rejected, because the tree has too little
+    double dt;         /* first step, where 0 selects (t1 - t0) / 100 */
+    double dt_min;     /* smallest step the controller may choose, where 0 selects the
+                        * finest cell of the Brownian path, (path t1 - path t0) / 2^depth.
+                        * A smaller value is rejected, because the tree has too little
                         * variance below one cell. */
-    double dt_max;     /* largest step; 0 means t1 - t0 */
+    double dt_max;     /* largest step, where 0 means t1 - t0 */
     double safety;     /* controller safety factor, default 0.9 */
     double beta1;      /* PI exponent on the current error, 0 means 0.7 / q */
     double beta2;      /* PI exponent on the previous error, 0 means 0.4 / q, where q is
@@ -179,42 +179,45 @@ typedef struct so_sde_adaptive_stats {
     long rejected;     /* steps rejected by the error test */
     long nfev;         /* drift evaluations */
     long ngev;         /* diffusion evaluations */
-    double dt_smallest; /* smallest accepted step that the controller chose (steps cut
-                         * short to land on a save time or t1 are not counted); 0 if none */
+    double dt_smallest; /* smallest accepted step that the controller chose, or 0 if
+                         * none. Steps cut short to land on a save time or t1 are not
+                         * counted. */
     double t;          /* time reached: t1 on success */
 } so_sde_adaptive_stats;
 
 /* Integrates x (n values) from t0 to t1 with adaptive steps on the path w, which must
  * have m components and cover [t0, t1]. The scaled error of a step is the root mean
  * square over i of est_i / (atol + rtol max(|x_i|, |x_new_i|)), and a step is accepted
- * when it is at most 1. The next step is h * safety * E^(-beta1) * E_prev^(beta2),
- * clamped to [factor_min, factor_max] (and at most 1 right after a rejection).
+ * when it is at most 1. The next step is h times the factor
+ * safety * E^(-beta1) * E_prev^(beta2), which is clamped to [factor_min, factor_max] and
+ * to at most 1 right after a rejection.
  * Steps are shortened to land exactly on each of the n_save times t_save[0..n_save-1],
  * which must be nondecreasing and lie in [t0, t1]. The state at t_save[k] is written
  * to x_save[k*n .. k*n + n - 1] (x_save may be NULL only when n_save = 0). `observe`, if
  * not NULL, is called at t0 and after every accepted step, with the step count.
- * `options` and `stats` may be NULL. Errors: SO_ERR_UNSUPPORTED for a scheme without an
+ * `options` and `stats` may be NULL. Returns SO_ERR_UNSUPPORTED for a scheme without an
  * embedded pair (Euler-Maruyama, Euler-Heun) or a noise structure the pair does not
- * support; SO_ERR_NUMERIC when the error test fails at a step of dt_min; SO_NOT_CONVERGED
- * after max_steps attempts. A step whose result is not finite counts as rejected. */
+ * support, SO_ERR_NUMERIC when the error test fails at a step of dt_min, and
+ * SO_NOT_CONVERGED after max_steps attempts. A step whose result is not finite counts
+ * as rejected. */
 int so_sde_solve_adaptive(so_sde *s, so_sde_scheme scheme, const so_brownian *w, double t0,
                           double t1, double *x, const so_sde_adaptive_options *options,
                           const double *t_save, size_t n_save, double *x_save,
                           so_sde_observe_fn observe, void *observe_user,
                           so_sde_adaptive_stats *stats);
 
-/* Returns the width of the finest cell of the path, (t1 - t0) / 2^depth: increments over
+/* Returns the width of the finest cell of the path, (t1 - t0) / 2^depth. Increments over
  * shorter intervals have too little variance. */
 double so_brownian_resolution(const so_brownian *b);
 
 /* ---- Markov-approximate fractional Brownian motion (MA-fBM), after P. Daems, M. Harms
- * et al. (2023): for Hurst index H in (0, 1),
+ * et al. (2023). For Hurst index H in (0, 1),
  *   B^H(t) ~ B_hat(t) = sum_{k=1}^K w_k Y_k(t),  dY_k = -gamma_k Y_k dt + dW,
  * with one Brownian motion W shared by the K Ornstein-Uhlenbeck processes.
  * Type II (Riemann-Liouville) fBM is B(t) = (1/Gamma(H + 1/2)) int_0^t (t - s)^(H - 1/2)
- * dW(s), with Var B(t) = t^(2H) / (2H Gamma(H + 1/2)^2); its approximation starts at
+ * dW(s), with Var B(t) = t^(2H) / (2H Gamma(H + 1/2)^2). Its approximation starts at
  * Y(0) = 0. Type I (Mandelbrot-van Ness) fBM has stationary increments and
- * Var B(t) = t^(2H) / (Gamma(2H + 1) sin(pi H)); its approximation draws Y(0) from the
+ * Var B(t) = t^(2H) / (Gamma(2H + 1) sin(pi H)). Its approximation draws Y(0) from the
  * stationary law, Cov(Y_i, Y_j) = 1 / (gamma_i + gamma_j), and uses the increments
  * B_hat(t) = sum_k w_k (Y_k(t) - Y_k(0)). Both normalizations give standard Brownian
  * motion at H = 1/2. */
@@ -246,7 +249,8 @@ int so_mafbm_gammas(size_t K, double gamma_max, double *gamma);
  * residuals, and the one with the smallest objective, evaluated in long double, is
  * returned. A grows worse conditioned with K. With the default speeds, the type II
  * residual is within 2e-7 (relative) of a 60-digit solution for K <= 7 and 3e-5 for
- * K = 8, but exceeds it by up to 27 % for K = 9 and 10 (docs/sde.md). The gamma_k must be positive and distinct. */
+ * K = 8, but exceeds it by up to 27 % for K = 9 and 10 (docs/sde.md). The gamma_k must
+ * be positive and distinct. */
 int so_mafbm_weights(so_mafbm_type type, double H, double T, size_t K, const double *gamma,
                      double *w, double *residual);
 
@@ -289,9 +293,9 @@ int so_mafbm_ou_step(size_t K, const double *gamma, double h, double dw, double 
                      double *y);
 
 /* Simulates the OU states on the one-component path `path` from t0 to t1 in `steps`
- * equal steps with so_mafbm_ou_step. y contains Y(t0) on entry and Y(t1) on return. Writes
- * B_hat(t1) - B_hat(t0) = sum_k w_k (Y_k(t1) - Y_k(t0)) into *db (may be NULL), which
- * is B_hat(t1) itself for type II started at zero. */
+ * equal steps with so_mafbm_ou_step. y contains Y(t0) on entry and Y(t1) on return.
+ * Writes B_hat(t1) - B_hat(t0) = sum_k w_k (Y_k(t1) - Y_k(t0)) into *db (may be NULL),
+ * which is B_hat(t1) itself for type II started at zero. */
 int so_mafbm_simulate(size_t K, const double *gamma, const double *w, const so_brownian *path,
                       double t0, double t1, size_t steps, double *y, double *db);
 

@@ -247,7 +247,7 @@ typedef struct adjoint_run {
     double *g;         /* n: a recomputed stage input */
     double *vy;        /* n: output of the VJP callback */
     double *vp;        /* np: output of the VJP callback, or NULL when np == 0 */
-    double *grad_p;    /* np accumulated parameter gradient, or NULL */
+    double *grad_p;    /* np: accumulated parameter gradient, or NULL */
     double *probe;     /* (stages + 3) x (stages + 3) dense-output probe */
     long nvjp;
 } adjoint_run;
@@ -274,9 +274,10 @@ static int apply_vjp(adjoint_run *run, double t, const double *y, const double *
     return SO_OK;
 }
 
-/* The dense output is linear in y, y_new, the stages k_j and f_end, with coefficients
- * that depend only on h and theta. This evaluates it on unit vectors: component 0 of
- * the result is the coefficient of y, 1 of y_new, 2 + j of k_j and stages + 2 of f_end.
+/* Computes the coefficients of the dense output at theta by evaluating it on unit
+ * vectors. The dense output is linear in y, y_new, the stages k_j and f_end, with
+ * coefficients that depend only on h and theta. Component 0 of coef is the coefficient
+ * of y, 1 of y_new, 2 + j of k_j and stages + 2 of f_end.
  * Probing dense.c itself keeps the adjoint in step with the interpolant that produced
  * the saved states. */
 static void dense_coefficients(const adjoint_run *run, double h, double theta,
@@ -338,7 +339,7 @@ static void reverse_error(adjoint_run *run, double h, double error)
     const size_t n = ode->n, s = (size_t)m->stages;
     const double atol = ode->options.atol, rtol = ode->options.rtol;
     if (!(error > 0.0))
-        return; /* E is not differentiable at 0; the subgradient 0 is used. */
+        return; /* E is not differentiable at 0, so the subgradient 0 is used. */
     const double ebar = run->w_error * fabs(h);
     for (size_t q = 0; q < n; q++) {
         double ay = fabs(ode->y[q]), an = fabs(ode->y_new[q]);
@@ -389,8 +390,9 @@ static void reverse_stiffness(adjoint_run *run, double h)
 }
 
 /* Reverses the stages of the step from (t, ode->y) to t_new, whose stage derivatives
- * are in ode->k, after the seeds of saves, E and S: maps the adjoint of y_new to the
- * stages, then takes one VJP per stage from the last to the first. */
+ * are in ode->k. It runs after the saves, E and S have added their seeds. It maps the
+ * adjoint of y_new to the stages, then takes one VJP per stage from the last to the
+ * first. */
 static int reverse_stages(adjoint_run *run, double t, double t_new)
 {
     so_ode *ode = run->ode;
@@ -542,8 +544,8 @@ int so_ode_adjoint(so_ode *ode, so_ode_rhs_fn rhs, so_ode_vjp_fn vjp, void *user
     status = run_forward(&fp, y0);
     long nfev = fp.nfev;
 
-    /* The adjoint of y at the end of the last step starts at zero: every save row is
-     * seeded inside the step that produced it. */
+    /* The adjoint of y at the end of the last step starts at zero, because every save
+     * row is seeded inside the step that produced it. */
     memset(run.ybar, 0, n * sizeof(double));
     for (size_t jj = nsteps; jj-- > 0 && status == SO_OK;) {
         const double t = steps[jj].t, t_new = step_end(steps, nsteps, jj);

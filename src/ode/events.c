@@ -66,8 +66,9 @@ int so_ode_set_events(so_ode *ode, so_ode_events *events)
     return SO_OK;
 }
 
-/* Evaluates g at (t, y) into g. The event function has no retry meaning, so any
- * nonzero status stops the solve, and so does a NaN or infinite g. */
+/* Evaluates g at (t, y) into g. Unlike a positive status from rhs, which retries the
+ * step, any nonzero status from the event function stops the solve, as does a NaN or
+ * infinite g. */
 static int evaluate_g(const so_ode_events *ev, double t, const double *y, double *g)
 {
     int status = ev->fn(ev->user, t, y, g);

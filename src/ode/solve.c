@@ -1,6 +1,6 @@
 /* The integration driver: fixed-step and adaptive stepping, the PI step-size
- * controller, save-at times through dense output, event location (events.c) and
- * argument checks. */
+ * controller (the I controller is its case beta2 = 0), save-at times through dense
+ * output, event location (events.c) and argument checks. */
 #include <float.h>
 #include <math.h>
 #include <string.h>

@@ -249,8 +249,8 @@ static int apply_factored(void *context, double *rhs)
     if (f->kind == 1)
         return (int)LAPACKE_dsytrs(LAPACK_ROW_MAJOR, 'L', n, 1, f->matrix, n, f->pivots,
                                    rhs, 1);
-    /* V diag(1 / lambda) V^T on the eigenvalues above 1e-15 lambda_max; the others
-     * carry rounding only. */
+    /* V diag(1 / lambda) V^T on the eigenvalues above 1e-15 lambda_max. The others
+     * carry rounding only, so they are dropped. */
     size_t K = f->K;
     double cutoff = 1e-15 * f->eigen[K - 1];
     for (size_t j = 0; j < K; j++) {
@@ -271,8 +271,8 @@ static int apply_factored(void *context, double *rhs)
 /* Minimizes w^T A w - 2 b^T w for the scaled (unit-diagonal) long-double matrix A.
  * A is positive definite in exact arithmetic, but its condition number grows by about
  * a factor 10^3 per added speed. numpy estimates 8e9 at K = 6 and more than 1e16 at
- * K = 10 for type II with gamma_max = 20, so double precision may see A as indefinite. Three LAPACK solvers
- * each give a candidate: Cholesky (dpotrf), Bunch-Kaufman (dsytrf) and a truncated
+ * K = 10 for type II with gamma_max = 20, so in double precision A may be numerically
+ * indefinite. Three LAPACK solvers each give a candidate: Cholesky (dpotrf), Bunch-Kaufman (dsytrf) and a truncated
  * eigendecomposition (dsyevd). Each is refined, and the candidate with the smallest
  * objective wins. */
 static int minimize_quadratic(size_t K, const long double *A, const double *b, double *w)

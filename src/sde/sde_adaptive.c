@@ -5,7 +5,7 @@
  * Euler-Maruyama solution x + f h + g dW from them, so the lower-order member costs no
  * extra evaluation. The difference of the two is the error estimate. The increments of
  * a step come from so_brownian_increment on the tree, which returns the same W(t) for
- * the same t whatever was queried before, so a rejected step's retry sees the same
+ * the same t whatever was queried before, so a rejected step's retry uses the same
  * Brownian path restricted to a shorter interval. */
 #include <float.h>
 #include <math.h>
@@ -113,10 +113,10 @@ static int check_options(adaptive_run *run, double t0, double t1)
     return SO_OK;
 }
 
-/* One attempt from (t, x) to t_next: writes the higher-order result to run->x_high and
- * returns the scaled error in *error (infinity when the result is not finite). The step
- * is h = t_next - t, as in so_sde_solve, so a fixed-step replay of the accepted times
- * reproduces the states bit for bit. */
+/* Attempts one step from (t, x) to t_next. Writes the higher-order result to
+ * run->x_high and the scaled error to *error (infinity when the result is not finite).
+ * The step is h = t_next - t, as in so_sde_solve, so a fixed-step replay of the
+ * accepted times reproduces the states bit for bit. */
 static int attempt(adaptive_run *run, double t, double t_next, const double *x, double *error)
 {
     so_sde *s = run->s;
