@@ -145,6 +145,21 @@ static void fixed_step_slopes_match_orders(void **state)
     }
 }
 
+/* Over [0, 100] on y' = iy the accumulated error stays above rounding at smaller steps,
+ * so the fifth-order pairs reach their asymptotic slope, Tsit5 included. */
+static void fifth_order_slopes_on_long_rotation(void **state)
+{
+    (void)state;
+    const double t1 = 100.0;
+    const problem rotation = {"y' = iy, [0, 100]", rotation_rhs, NULL, 2, t1,
+                              {1.0, 0.0}, {cos(t1), sin(t1)}};
+    const so_ode_method *const methods[] = {&so_ode_dopri5, &so_ode_tsit5};
+    for (int m = 0; m < 2; m++) {
+        double slope = measured_slope(methods[m], &rotation, 4);
+        assert_true(fabs(slope - 5.0) <= 0.15);
+    }
+}
+
 /* Error of the dense output at theta = 0.3 inside one step of size h on y' = iy. */
 static double dense_output_error(const so_ode_method *method, double h)
 {
@@ -304,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(tableaus_are_consistent),
         cmocka_unit_test(fixed_step_slopes_match_orders),
+        cmocka_unit_test(fifth_order_slopes_on_long_rotation),
         cmocka_unit_test(dense_output_local_orders),
         cmocka_unit_test(adaptive_linear_meets_tolerance),
         cmocka_unit_test(adaptive_lotka_volterra_meets_tolerance),
