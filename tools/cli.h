@@ -31,6 +31,18 @@ int cli_parse_long(const char *option, const char *text, long lo, long hi, long 
 /* ---- Helpers of the solver commands (constrained, newton, sso) */
 
 struct so_dataset;
+struct option;
+
+/* Handles one parsed option of a subcommand: code is its getopt_long value and arg its
+ * value or NULL. Returns 0, or -1 after printing an error. */
+typedef int (*cli_option_fn)(int code, const char *arg, void *ctx);
+
+/* Reads the long options of subcommand `command` from argv with getopt_long, calling
+ * handle for each. Returns CLI_HELP when --help or -h was given, -1 after printing an
+ * error for an unknown option, a missing value or a stray argument, and 0 otherwise. */
+enum { CLI_HELP = 1 };
+int cli_parse_options(int argc, char **argv, const char *command,
+                      const struct option *options, cli_option_fn handle, void *ctx);
 
 /* Rejects an output path that is empty, names a directory or lies in a missing or
  * read-only directory. Prints an error naming the option and returns -1. A NULL path

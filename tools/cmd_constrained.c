@@ -171,33 +171,25 @@ static int check_problem(constrained_cli *c)
     return 0;
 }
 
+static int handle_option(int code, const char *arg, void *ctx)
+{
+    return parse_option(code, arg, ctx);
+}
+
 /* Returns -1 on a usage error, 1 when --help was handled, 0 to run. */
 static int parse_args(int argc, char **argv, constrained_cli *c)
 {
-    int code;
     memset(c, 0, sizeof *c);
     so_adasketch_options_default(&c->opt);
     c->format = "auto";
     c->rows = LOGISTIC_ROWS_DEFAULT;
-    opterr = 0;
-    optind = 1;
-    while ((code = getopt_long(argc, argv, ":h", CONSTRAINED_OPTIONS, NULL)) != -1) {
-        if (code == 'h') {
-            constrained_usage(stdout);
-            return 1;
-        }
-        if (code == '?' || code == ':') {
-            cli_error(code == ':' ? "option %s needs a value" : "unknown or ambiguous option "
-                      "%s; run 'stochopt constrained --help' for the list", argv[optind - 1]);
-            return -1;
-        }
-        if (parse_option(code, optarg, c) != 0)
-            return -1;
+    int status = cli_parse_options(argc, argv, "constrained", CONSTRAINED_OPTIONS, handle_option, c);
+    if (status == CLI_HELP) {
+        constrained_usage(stdout);
+        return 1;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s'; options start with --", argv[optind]);
+    if (status != 0)
         return -1;
-    }
     return check_problem(c);
 }
 

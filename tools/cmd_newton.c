@@ -212,10 +212,14 @@ static int check_problem(newton_cli *c)
     return 0;
 }
 
+static int handle_option(int code, const char *arg, void *ctx)
+{
+    return parse_option(code, arg, ctx);
+}
+
 /* Returns -1 on a usage error, 1 when --help was handled, 0 to run. */
 static int parse_args(int argc, char **argv, newton_cli *c)
 {
-    int code;
     memset(c, 0, sizeof *c);
     c->opt = so_newton_options_default();
     c->format = "auto";
@@ -223,25 +227,13 @@ static int parse_args(int argc, char **argv, newton_cli *c)
     c->rows = 200;
     c->dim = 50;
     c->mu = 0.05;
-    opterr = 0;
-    optind = 1;
-    while ((code = getopt_long(argc, argv, ":h", NEWTON_OPTIONS, NULL)) != -1) {
-        if (code == 'h') {
-            newton_usage(stdout);
-            return 1;
-        }
-        if (code == '?' || code == ':') {
-            cli_error(code == ':' ? "option %s needs a value" : "unknown or ambiguous option "
-                      "%s; run 'stochopt newton --help' for the list", argv[optind - 1]);
-            return -1;
-        }
-        if (parse_option(code, optarg, c) != 0)
-            return -1;
+    int status = cli_parse_options(argc, argv, "newton", NEWTON_OPTIONS, handle_option, c);
+    if (status == CLI_HELP) {
+        newton_usage(stdout);
+        return 1;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s'; options start with --", argv[optind]);
+    if (status != 0)
         return -1;
-    }
     return check_problem(c);
 }
 

@@ -196,34 +196,26 @@ static int check_options(const sso_cli *c)
     return 0;
 }
 
+static int handle_option(int code, const char *arg, void *ctx)
+{
+    return parse_option(code, arg, ctx);
+}
+
 /* Returns -1 on a usage error, 1 when --help was handled, 0 to run. */
 static int parse_args(int argc, char **argv, sso_cli *c)
 {
-    int code;
     memset(c, 0, sizeof *c);
     c->opt = so_sso_options_default();
     c->format = "auto";
     c->loss = SO_SSO_LOGISTIC;
     c->target_loss = NAN;
-    opterr = 0;
-    optind = 1;
-    while ((code = getopt_long(argc, argv, ":h", SSO_OPTIONS, NULL)) != -1) {
-        if (code == 'h') {
-            sso_usage(stdout);
-            return 1;
-        }
-        if (code == '?' || code == ':') {
-            cli_error(code == ':' ? "option %s needs a value" : "unknown or ambiguous option "
-                      "%s; run 'stochopt sso --help' for the list", argv[optind - 1]);
-            return -1;
-        }
-        if (parse_option(code, optarg, c) != 0)
-            return -1;
+    int status = cli_parse_options(argc, argv, "sso", SSO_OPTIONS, handle_option, c);
+    if (status == CLI_HELP) {
+        sso_usage(stdout);
+        return 1;
     }
-    if (optind < argc) {
-        cli_error("unexpected argument '%s'; options start with --", argv[optind]);
+    if (status != 0)
         return -1;
-    }
     return check_options(c);
 }
 

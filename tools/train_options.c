@@ -564,39 +564,6 @@ fail:
     return CLI_EXIT_USAGE;
 }
 
-/* Rejects an output path whose directory is missing or not writable, or that names a
- * directory, before any training time is spent. */
-static int check_output_path(const char *option, const char *path)
-{
-    struct stat st;
-    char *copy;
-    const char *dir;
-
-    if (path == NULL)
-        return 0;
-    if (path[0] == '\0') {
-        cli_error("%s: the file name is empty", option);
-        return -1;
-    }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        cli_error("%s %s: is a directory; expected a file name", option, path);
-        return -1;
-    }
-    copy = strdup(path);
-    if (copy == NULL)
-        return -1;
-    dir = dirname(copy);
-    int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
-    if (!ok)
-        cli_error("%s %s: directory %s does not exist", option, path, dir);
-    else if (access(dir, W_OK) != 0) {
-        cli_error("%s %s: directory %s is not writable", option, path, dir);
-        ok = 0;
-    }
-    free(copy);
-    return ok ? 0 : -1;
-}
-
 /* Returns 1 when a and b name the same file: the same inode when both exist, else the
  * same path string. */
 static int same_file(const char *a, const char *b)
@@ -647,10 +614,10 @@ int check_before_loading(const train_options *o)
     if (check_distinct_paths(o) != 0)
         return -1;
 
-    if (check_output_path("--log", o->log_path) != 0 ||
-        check_output_path("--plot", o->plot_path) != 0 ||
-        check_output_path("--checkpoint", o->checkpoint) != 0 ||
-        (o->checkpoint == NULL && check_output_path("--resume", o->resume) != 0))
+    if (cli_check_output_path("--log", o->log_path) != 0 ||
+        cli_check_output_path("--plot", o->plot_path) != 0 ||
+        cli_check_output_path("--checkpoint", o->checkpoint) != 0 ||
+        (o->checkpoint == NULL && cli_check_output_path("--resume", o->resume) != 0))
         return -1;
     if (o->resume == NULL) {
         if (so_model_new(o->cfg.model_spec, 1, 2, &probe) != SO_OK) {

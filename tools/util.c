@@ -2,6 +2,7 @@
  * program. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
@@ -63,6 +64,35 @@ int cli_parse_long(const char *option, const char *text, long lo, long hi, long 
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_parse_options(int argc, char **argv, const char *command,
+                      const struct option *options, cli_option_fn handle, void *ctx)
+{
+    int code;
+
+    opterr = 0;
+    optind = 1;
+    while ((code = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+        if (code == 'h')
+            return CLI_HELP;
+        if (code == ':') {
+            cli_error("option %s needs a value", argv[optind - 1]);
+            return -1;
+        }
+        if (code == '?') {
+            cli_error("unknown or ambiguous option %s; run 'stochopt %s --help' for the "
+                      "list", argv[optind - 1], command);
+            return -1;
+        }
+        if (handle(code, optarg, ctx) != 0)
+            return -1;
+    }
+    if (optind < argc) {
+        cli_error("unexpected argument '%s'; options start with --", argv[optind]);
+        return -1;
+    }
     return 0;
 }
 

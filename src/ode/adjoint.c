@@ -9,18 +9,6 @@
 #include "core/internal.h"
 #include "ode/ode_internal.h"
 
-/* Stage time inside the step from t to t_new, clamped to the step exactly as in
- * step.c, so that the VJP of a stage is taken where its f was evaluated. */
-static double stage_time(double t, double t_new, double c)
-{
-    if (c == 1.0)
-        return t_new;
-    double ts = t + c * (t_new - t);
-    if (t_new >= t)
-        return ts < t ? t : (ts > t_new ? t_new : ts);
-    return ts > t ? t : (ts < t_new ? t_new : ts);
-}
-
 /* End of recorded step j. Inside the list it is the start of the next step, which is
  * the solver's t_new bit for bit. The last step ends at t + dt. */
 static double step_end(const so_ode_step *steps, size_t nsteps, size_t j)
@@ -209,17 +197,9 @@ int so_ode_replay(so_ode *ode, so_ode_rhs_fn rhs, void *user, const double *y0,
                               nsave, ysave, "ysave");
     if (status != SO_OK)
         return status;
-    forward_pass fp;
-    memset(&fp, 0, sizeof fp);
-    fp.ode = ode;
-    fp.rhs = rhs;
-    fp.user = user;
-    fp.steps = steps;
-    fp.nsteps = nsteps;
-    fp.save_times = save_times;
-    fp.nsave = nsave;
-    fp.ysave = ysave;
-    fp.replayed = replayed;
+    forward_pass fp = {.ode = ode, .rhs = rhs, .user = user, .steps = steps,
+                       .nsteps = nsteps, .save_times = save_times, .nsave = nsave,
+                       .ysave = ysave, .replayed = replayed};
     status = run_forward(&fp, y0);
     if (stats != NULL) {
         stats->reg_error = fp.reg_error;
@@ -431,7 +411,7 @@ static int reverse_stages(adjoint_run *run, double t, double t_new)
                 sum += a[j] * ode->k[j * n + q];
             run->g[q] = ode->y[q] + h * sum;
         }
-        status = apply_vjp(run, stage_time(t, t_new, m->c[i]), run->g, run->kbar + i * n);
+        status = apply_vjp(run, so_ode_stage_time_(t, t_new, m->c[i]), run->g, run->kbar + i * n);
         if (status != SO_OK)
             return status;
         double *gb = run->gbar + i * n;
@@ -528,19 +508,10 @@ int so_ode_adjoint(so_ode *ode, so_ode_rhs_fn rhs, so_ode_vjp_fn vjp, void *user
     for (size_t i = 0; i < np; i++)
         grad_p[i] = 0.0;
 
-    forward_pass fp;
-    memset(&fp, 0, sizeof fp);
-    fp.ode = ode;
-    fp.rhs = rhs;
-    fp.user = user;
-    fp.steps = steps;
-    fp.nsteps = nsteps;
-    fp.save_times = save_times;
-    fp.nsave = nsave;
-    fp.dl_dysave = dl_dysave;
-    fp.row = run.g;
-    fp.y_start = y_start;
-    fp.save_first = save_first;
+    forward_pass fp = {.ode = ode, .rhs = rhs, .user = user, .steps = steps,
+                       .nsteps = nsteps, .save_times = save_times, .nsave = nsave,
+                       .dl_dysave = dl_dysave, .row = run.g, .y_start = y_start,
+                       .save_first = save_first};
     status = run_forward(&fp, y0);
     long nfev = fp.nfev;
 

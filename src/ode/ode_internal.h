@@ -28,6 +28,11 @@ struct so_ode {
  * when the list cannot grow. */
 int so_ode_record_step_(so_ode *ode, double t, double dt, double error);
 
+/* Returns the time of the stage with node c inside the step from t to t_new, clamped to
+ * the step so that rounding in t + c (t_new - t) cannot leave the span. The adjoint
+ * calls it too, so each stage's VJP is taken where its f was evaluated. */
+double so_ode_stage_time_(double t, double t_new, double c);
+
 /* Takes one Runge-Kutta step from (t, y) to t_new with k[0] = f(t, y) already set,
  * writing the new state to y_new and, for embedded pairs, the error estimate to err.
  * Every method ends the step with f(t_new, y_new): FSAL methods in their last stage,

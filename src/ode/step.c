@@ -4,16 +4,18 @@
 
 #include "ode/ode_internal.h"
 
-/* Returns the time of a stage with node c inside the step from t to t_new, clamped to
- * the step so that rounding in t + c * h cannot leave the span. */
-static double stage_time(double t, double t_new, double c)
+double so_ode_stage_time_(double t, double t_new, double c)
 {
     if (c == 1.0)
         return t_new;
     double ts = t + c * (t_new - t);
-    if (t_new >= t)
-        return ts < t ? t : (ts > t_new ? t_new : ts);
-    return ts > t ? t : (ts < t_new ? t_new : ts);
+    double lo = t_new >= t ? t : t_new;
+    double hi = t_new >= t ? t_new : t;
+    if (ts < lo)
+        return lo;
+    if (ts > hi)
+        return hi;
+    return ts;
 }
 
 /* Estimates |lambda|, the size of the dominant eigenvalue of the Jacobian, from the last
@@ -57,7 +59,7 @@ int so_ode_rk_step_(so_ode *ode, so_ode_rhs_fn rhs, void *user, double t, double
             memcpy(ode->g_prev, ode->y_stage, n * sizeof(double));
         double *ki = ode->k + (size_t)i * n;
         (*nfev)++;
-        int status = rhs(user, stage_time(t, t_new, m->c[i]), ode->y_stage, ki);
+        int status = rhs(user, so_ode_stage_time_(t, t_new, m->c[i]), ode->y_stage, ki);
         if (status != 0)
             return status;
     }
