@@ -76,9 +76,9 @@ static double median(double *v, int count)
     return count % 2 ? v[count / 2] : 0.5 * (v[count / 2 - 1] + v[count / 2]);
 }
 
-static void fail(const char *what)
+static void fail(const char *step)
 {
-    fprintf(stderr, "bench_ode_adjoint: %s: %s\n", what, so_last_error());
+    fprintf(stderr, "bench_ode_adjoint: %s: %s\n", step, so_last_error());
     exit(1);
 }
 

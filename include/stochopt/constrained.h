@@ -95,11 +95,11 @@ void so_adasketch_stats_free(so_adasketch_stats *stats);
  * p->curvature or p->curvature_vp. x (n values) contains the start and receives the last
  * iterate. lambda (m values) does the same for the multipliers, or is NULL to start from
  * zero multipliers. stats may be NULL. Otherwise it is filled even on failure and must
- * be released with
- * so_adasketch_stats_free. Returns SO_OK at the tolerance, SO_NOT_CONVERGED after
- * max_iter, SO_ERR_NUMERIC when G G^T has an eigenvalue below sing_tol (the detail and
- * stats name the iteration and the rank deficiency), when the LU solve meets a
- * singular K or the line search fails, or a callback's status. */
+ * be released with so_adasketch_stats_free.
+ * Returns SO_OK at the tolerance and SO_NOT_CONVERGED after max_iter. SO_ERR_NUMERIC
+ * means that G G^T has an eigenvalue below sing_tol (the detail and stats name the
+ * iteration and the rank deficiency), that the LU solve met a singular K, or that the
+ * line search failed. A failing callback's status is passed on. */
 int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, double *x,
                         double *lambda, so_adasketch_stats *stats);
 

@@ -99,14 +99,13 @@ typedef struct so_newton_result {
     double time;               /* seconds */
 } so_newton_result;
 
-/* Minimizes p from x (n values, overwritten with the last accepted iterate). Returns
- * SO_OK when a tolerance was met, SO_NOT_CONVERGED after max_iter iterations,
- * SO_ERR_NUMERIC when no trial of an iteration was accepted (the message gives the number
- * of failed factorizations, and DAMPED fails here when H is not positive definite),
- * SO_ERR_NONFINITE when f, the gradient or H is NaN or infinite at an accepted point or
- * at every trial point of an iteration,
- * SO_ERR_CALLBACK when a callback stopped the run, or the status of a failing problem
- * callback. result may be NULL and is filled on every return after the arguments were
+/* Minimizes p from x (n values, overwritten with the last accepted iterate).
+ * Returns SO_OK when a tolerance was met and SO_NOT_CONVERGED after max_iter iterations.
+ * SO_ERR_NUMERIC means no trial of an iteration was accepted: the message gives the
+ * number of failed factorizations, and DAMPED fails this way when H is not positive
+ * definite. SO_ERR_NONFINITE means f, the gradient or H was NaN or infinite at an
+ * accepted point or at every trial point of an iteration. SO_ERR_CALLBACK means a
+ * callback stopped the run, and a failing problem callback's status is passed on. result may be NULL and is filled on every return after the arguments were
  * checked. Trial points with a non-finite f count as rejected.
  * NOTE: the acceptance test compares a decrease of f with ||grad f(x+)||^2 / (8 lambda).
  * Once that decrease is below the rounding error of f (about 1e-16 |f|), every trial can

@@ -159,10 +159,10 @@ typedef int (*so_residual_fn)(void *user, const double *x, double *F, double *J)
 int so_problem_nonlinear_equations(so_problem *p, size_t n, size_t k, so_residual_fn F,
                                    void *user, double power);
 
-/* Equality-constrained test problems coded from their published definitions
- * (HS6, HS7 and HS28 from Hock and Schittkowski 1981, BT2 from Boggs and Tolle 1989,
- * BOOTH as the linear system of the CUTEst set), with the standard starting point and
- * the known solution. */
+/* Equality-constrained test problems coded from their published definitions, each with
+ * its standard starting point and known solution. HS6, HS7 and HS28 come from Hock and
+ * Schittkowski 1981, BT2 from Boggs and Tolle 1989, and BOOTH is the linear system of
+ * the CUTEst set. */
 int so_problem_hs6(so_problem *p);
 int so_problem_hs7(so_problem *p);
 int so_problem_hs28(so_problem *p);

@@ -102,11 +102,11 @@ typedef struct forward_pass {
     long nfev;
 } forward_pass;
 
-static int callback_failure(const char *what, int status, double t, double dt)
+static int callback_failure(const char *callback, int status, double t, double dt)
 {
     return so_fail_(SO_ERR_CALLBACK, "ODE %s returned status %d at t = %.17g (recorded "
                     "step dt = %.17g); a replay keeps the recorded steps, so any nonzero "
-                    "status stops it", what, status, t, dt);
+                    "status stops it", callback, status, t, dt);
 }
 
 /* Writes the save row i (or scratch) from the dense output of the current step and adds

@@ -135,7 +135,8 @@ static int locate_root(so_ode_event_run_ *run, const so_ode *ode, size_t i, doub
     const int start_sign = sign_of(run->g_start[i]);
     double a = t, fa = run->g_start[i];
     double b = t_new, fb = run->g_end[i];
-    int kept = 0; /* +1 when b was replaced last, -1 when a was, for the Illinois rule */
+    /* For the Illinois rule: +1 when b was replaced last, -1 when a was. */
+    int last_replaced = 0;
     double width_before = fabs(b - a);
 
     for (int iter = 0; iter < MAX_ROOT_ITERATIONS && fb != 0.0; iter++) {
@@ -161,15 +162,15 @@ static int locate_root(so_ode_event_run_ *run, const so_ode *ode, size_t i, doub
         if (sign_of(fc) == start_sign) {
             a = c;
             fa = fc;
-            if (kept == -1)
+            if (last_replaced == -1)
                 fb *= 0.5;
-            kept = -1;
+            last_replaced = -1;
         } else {
             b = c;
             fb = fc;
-            if (kept == 1)
+            if (last_replaced == 1)
                 fa *= 0.5;
-            kept = 1;
+            last_replaced = 1;
         }
     }
     *t_root = b;

@@ -41,38 +41,38 @@ static const char *problem_name(const so_problem *p)
     return p->name != NULL ? p->name : "(unnamed)";
 }
 
-static int check_problem(const so_problem *p, const double *x, const char *who)
+static int check_problem(const so_problem *p, const double *x, const char *caller)
 {
     if (p == NULL)
-        return so_fail_(SO_ERR_INVALID, "%s: problem is NULL", who);
+        return so_fail_(SO_ERR_INVALID, "%s: problem is NULL", caller);
     if (p->value_grad == NULL)
-        return so_fail_(SO_ERR_INVALID, "%s: problem '%s' has no value_grad callback", who,
-                        problem_name(p));
+        return so_fail_(SO_ERR_INVALID, "%s: problem '%s' has no value_grad callback",
+                        caller, problem_name(p));
     if (p->n == 0)
-        return so_fail_(SO_ERR_INVALID, "%s: problem '%s' has n = 0 variables", who,
+        return so_fail_(SO_ERR_INVALID, "%s: problem '%s' has n = 0 variables", caller,
                         problem_name(p));
     if (x == NULL)
-        return so_fail_(SO_ERR_INVALID, "%s: x is NULL; pass %zu values", who, p->n);
+        return so_fail_(SO_ERR_INVALID, "%s: x is NULL; pass %zu values", caller, p->n);
     return SO_OK;
 }
 
 /* Dense n x n curvature needs n * n doubles and BLAS int dimensions. */
-static int check_dense(const so_problem *p, const char *who)
+static int check_dense(const so_problem *p, const char *caller)
 {
     if (p->n > INT_MAX || p->n > SIZE_MAX / sizeof(double) / p->n)
         return so_fail_(SO_ERR_INVALID, "%s: problem '%s' has n = %zu variables; a dense "
                         "n x n matrix does not fit in memory or in a BLAS int dimension, so "
-                        "use curvature_vp products instead", who, problem_name(p), p->n);
+                        "use curvature_vp products instead", caller, problem_name(p), p->n);
     return SO_OK;
 }
 
 /* Returns the nonzero status of a problem callback, first recording a detail when the
  * callback set none (the caller cleared the detail before the call). */
-static int callback_failed(const so_problem *p, const char *what, int status)
+static int callback_failed(const so_problem *p, const char *callback, int status)
 {
     if (so_last_error()[0] == '\0')
         return so_fail_(status, "problem '%s': the %s callback failed with status %d and "
-                        "set no error detail", problem_name(p), what, status);
+                        "set no error detail", problem_name(p), callback, status);
     return status;
 }
 

@@ -145,7 +145,7 @@ static void nonfinite_start(void **state)
     assert_detail_mentions("lambda[0]");
 }
 
-/* A NaN Hessian of the Lagrangian fails with SO_ERR_NONFINITE before LAPACK sees it. */
+/* A NaN Hessian of the Lagrangian fails with SO_ERR_NONFINITE before it reaches LAPACK. */
 static void nan_hessian_is_named(void **state)
 {
     (void)state;
@@ -158,8 +158,8 @@ static void nan_hessian_is_named(void **state)
     so_adasketch_stats_free(&stats);
 }
 
-/* Dependent constraints: the singularity test reports the rank deficiency, and a run
- * that stops at max_iter says so instead of leaving an older detail. */
+/* Dependent constraints: the singularity test reports the rank deficiency. A run that
+ * stops at max_iter writes its own detail in place of an older one. */
 static void rank_deficient_and_max_iter(void **state)
 {
     (void)state;

@@ -513,11 +513,11 @@ static void adjoint_rk4_stability_polynomial(void **state)
     size_t nsteps = 0;
     const so_ode_step *steps = so_ode_steps(ode, &nsteps);
     assert_int_equal(nsteps, (size_t)N);
-    const double one = 1.0;
+    const double unit_weight = 1.0;
     double g_y0 = 0.0, g_lambda = 0.0;
     so_ode_adjoint_stats st;
     assert_int_equal(so_ode_adjoint(ode, scalar_rhs, scalar_vjp, &lambda, &y0, 1, steps,
-                                    nsteps, &T, 1, &one, 0.0, 0.0, &g_y0, &g_lambda, &st),
+                                    nsteps, &T, 1, &unit_weight, 0.0, 0.0, &g_y0, &g_lambda, &st),
                      SO_OK);
     const double h = T / N, z = lambda * h;
     const double R = 1.0 + z + z * z / 2.0 + z * z * z / 6.0 + z * z * z * z / 24.0;

@@ -1,7 +1,8 @@
-/* Hostile input to the ODE solvers: a right-hand side that is NaN or infinite at t0, a
- * span whose length overflows, recorded steps of zero or infinite length passed to the
- * replay and the adjoint, a VJP that writes NaN, and a parameter count that overflows
- * the adjoint's work array. Each must fail with a status and a detail, not run on. */
+/* Hostile input to the ODE solvers, each of which must fail with a status and a detail
+ * rather than run on. The cases are a right-hand side that is NaN or infinite at t0, a
+ * span whose length overflows, and recorded steps of zero or infinite length passed to
+ * the replay and the adjoint. Further cases are a VJP that writes NaN and a parameter
+ * count that overflows the adjoint's work array. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>

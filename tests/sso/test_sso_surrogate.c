@@ -156,7 +156,13 @@ static void check_monotone(so_sso_loss loss, so_sso_inner inner)
     o.outer_iters = ITERS;
     o.inner_steps = 10;
     o.inner = inner;
-    o.eta = loss == SO_SSO_SQUARED ? 1.0 : loss == SO_SSO_LOGISTIC ? 4.0 : 2.0; /* 1/L */
+    /* eta = 1/L: L is 1 for squared, 1/4 for logistic and 1/2 for softmax loss. */
+    if (loss == SO_SSO_SQUARED)
+        o.eta = 1.0;
+    else if (loss == SO_SSO_LOGISTIC)
+        o.eta = 4.0;
+    else
+        o.eta = 2.0;
     /* GD on the surrogate decreases it for any step up to 1/lambda_max; Armijo from a
      * step far beyond that. */
     o.alpha = inner == SO_SSO_INNER_GD ? o.eta * N / gram_max_eigenvalue(a) : 50.0;
