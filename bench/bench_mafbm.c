@@ -1,7 +1,7 @@
 /* Markov-approximate fractional Brownian motion: weights, residual and variance.
  *
  *   bench_mafbm table [GAMMA_MAX]
- *       for type II and type I, H in {0.1, 0.3, 0.5, 0.7, 0.9} and K in {2, 3, 5, 7, 10}
+ *       for type II and type I, H in {0.1, 0.3, 0.5, 0.7, 0.9} and K in {2, 3, 5, 7, 10, 12}
  *       on [0, 1]: the residual (time-averaged squared error) and the relative error of
  *       Var B_hat(1) = w^T C(1) w against the fBM variance (default gamma_max 20)
  *   bench_mafbm mc [PATHS] [STEPS]
@@ -22,21 +22,21 @@ static const double hurst_values[5] = {0.1, 0.3, 0.5, 0.7, 0.9};
 
 static int table(double gamma_max)
 {
-    static const size_t sizes[5] = {2, 3, 5, 7, 10};
-    double gamma[10], w[10];
+    static const size_t sizes[6] = {2, 3, 5, 7, 10, 12};
+    double gamma[12], w[12];
     for (int type_index = 0; type_index < 2; type_index++) {
         so_mafbm_type type = type_index == 0 ? SO_MAFBM_TYPE_II : SO_MAFBM_TYPE_I;
         printf("\nType %s, gamma_max = %g, T = 1: residual / relative error of Var B_hat(1)"
                "\n\n| H | Var B(1) |", type_index == 0 ? "II" : "I", gamma_max);
-        for (int k = 0; k < 5; k++)
+        for (int k = 0; k < 6; k++)
             printf(" K = %zu |", sizes[k]);
-        printf("\n|---|---|---|---|---|---|---|\n");
+        printf("\n|---|---|---|---|---|---|---|---|\n");
         for (int h = 0; h < 5; h++) {
             double var;
             if (so_mafbm_fbm_variance(type, hurst_values[h], 1.0, &var) != SO_OK)
                 return 1;
             printf("| %.1f | %.4f |", hurst_values[h], var);
-            for (int k = 0; k < 5; k++) {
+            for (int k = 0; k < 6; k++) {
                 double residual, var_hat;
                 if (so_mafbm_gammas(sizes[k], gamma_max, gamma) != SO_OK
                     || so_mafbm_weights(type, hurst_values[h], 1.0, sizes[k], gamma, w,

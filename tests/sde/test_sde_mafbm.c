@@ -15,7 +15,7 @@
 #include "stochopt/core.h"
 #include "stochopt/sde.h"
 
-#define MAX_K 10
+#define MAX_K 12
 
 static const double hurst_values[5] = {0.1, 0.3, 0.5, 0.7, 0.9};
 
@@ -147,9 +147,9 @@ static void variance_within_residual(void **state)
     }
 }
 
-/* The residual against the minimum computed in 60-digit arithmetic. Double precision
- * cannot reach the exact minimum once the normal equations become too badly
- * conditioned (K >= 8 for gamma_max = 20), so the tolerance widens there. */
+/* The residual against the minimum computed in 60-digit arithmetic. The tolerance
+ * widens at K = 11 and 12, where the type II weights reach 1e11 to 1e13, so their
+ * rounding to double limits the attainable residual. */
 static void residual_falls_with_k(void **state)
 {
     size_t rows;
@@ -180,18 +180,20 @@ static void residual_falls_with_k(void **state)
             assert_true(exact < 0.9 * first_exact);
         previous_exact = exact;
         /* The residual cannot fall below the exact minimum, except by the rounding of
-         * c - b^T w: the b_k carry about 1e-14 relative error from P(a, x), which the
-         * cancellation raises to about 1e-8 of the residual. The absolute slack 1e-13
-         * covers H = 1/2 (type II), where the minimum is below 1e-10 and the computed
-         * value is rounding. */
-        double tolerance = 0.5;
-        if (K <= 7)
-            tolerance = 1e-6;
-        else if (K == 8)
-            tolerance = 1e-3;
-        assert_true(residual >= exact * (1.0 - 1e-6) - 1e-13);
+         * c - b^T w. For type I the b_k carry about 1e-14 relative error from P(a, x),
+         * which the cancellation raises to about 1e-10 of the residual. At K = 12 the
+         * double-double value of w^T A w with weights near 1e13 errs by up to 4e-5 of it.
+         * The absolute slack 1e-13 covers H = 1/2 (type II), where the minimum is
+         * below 1e-10. Largest relative excess measured: 2.0e-11 for K <= 10, 1.1e-8 at
+         * K = 11 and 7.4e-5 at K = 12. */
+        double tolerance = 2e-10;
+        if (K == 11)
+            tolerance = 1e-7;
+        else if (K == 12)
+            tolerance = 5e-4;
+        assert_true(residual >= exact * (1.0 - fmax(1e-6, tolerance)) - 1e-13);
         assert_true(residual <= exact * (1.0 + tolerance) + 1e-13);
-        if (K <= 7 && exact > 1e-10)
+        if (exact > 1e-10)
             assert_true(residual < 1.01 * previous);
         previous = residual;
     }
