@@ -44,10 +44,23 @@ enum { CLI_HELP = 1 };
 int cli_parse_options(int argc, char **argv, const char *command,
                       const struct option *options, cli_option_fn handle, void *ctx);
 
-/* Rejects an output path that is empty, names a directory or lies in a missing or
- * read-only directory. Prints an error naming the option and returns -1. A NULL path
+/* Rejects an output path that is empty, ends in '/', names a directory or another file
+ * that is not a regular file (a FIFO or a device), or lies in a missing or read-only
+ * directory. Prints an error naming the option and returns -1. A NULL path
  * is accepted. */
 int cli_check_output_path(const char *option, const char *path);
+
+/* Rejects two paths that name the same file (equal names, or one existing file), so
+ * that an output does not replace an input or another output. Prints an error naming
+ * both options and returns -1. NULL paths are accepted. */
+int cli_check_distinct(const char *option_a, const char *path_a, const char *option_b,
+                       const char *path_b);
+
+/* Rejects a history of `rows` rows of row_bytes each that is larger than the physical
+ * memory. Prints an error naming the option and steps_option, the option that sets the
+ * row count, and returns -1. */
+int cli_check_history_memory(const char *option, const char *steps_option, long rows,
+                             size_t row_bytes);
 
 /* Loads a dataset file given with `option` (such as "--data") in the format named by
  * format_name (auto, libsvm, csv or npy). Returns 0, or prints an error naming the

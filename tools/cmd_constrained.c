@@ -12,7 +12,11 @@
 #include "stochopt/data.h"
 #include "stochopt/problem.h"
 
-enum { LOGISTIC_ROWS_DEFAULT = 5, PDE_N_MAX = 200 };
+/* pde:N has n = 2 N^2 variables and m = N^2 constraints. so_adasketch_newton takes
+ * n + m <= 46340, so N <= 124.
+ * NOTE: the dense KKT matrix then has (n + m)^2 entries, 17 GB at N = 124, so large N
+ * (and logistic data with tens of thousands of features) can still fail for memory. */
+enum { LOGISTIC_ROWS_DEFAULT = 5, PDE_N_MAX = 124 };
 
 typedef struct constrained_cli {
     const char *problem, *data, *format, *history, *out;
@@ -166,7 +170,14 @@ static int check_problem(constrained_cli *c)
         return -1;
     }
     if (cli_check_output_path("--history", c->history) != 0 ||
-        cli_check_output_path("--out", c->out) != 0)
+        cli_check_output_path("--out", c->out) != 0 ||
+        cli_check_distinct("--data", c->data, "--history", c->history) != 0 ||
+        cli_check_distinct("--data", c->data, "--out", c->out) != 0 ||
+        cli_check_distinct("--history", c->history, "--out", c->out) != 0)
+        return -1;
+    if (c->history != NULL &&
+        cli_check_history_memory("--history", "--max-iter", c->opt.max_iter + 1,
+                                 sizeof(so_adasketch_record)) != 0)
         return -1;
     return 0;
 }
@@ -212,6 +223,13 @@ static int make_problem(const constrained_cli *c, so_problem *p)
             return rc;
         status = so_problem_constrained_logistic(p, ds, (size_t)c->rows, c->opt.seed);
         so_dataset_free(&ds);
+        if (status == SO_OK && p->n + p->m > 46340) {
+            cli_error("--data %s: %zu variables and %zu constraints (--rows %ld); expected "
+                      "n + m <= 46340 for the dense KKT system; use fewer features", c->data,
+                      p->n, p->m, c->rows);
+            so_problem_destroy(p);
+            return CLI_EXIT_USAGE;
+        }
         if (status == SO_ERR_INVALID) {
             cli_error("--data %s: %s", c->data, so_last_error());
             return CLI_EXIT_USAGE;
@@ -310,7 +328,8 @@ int cli_constrained(int argc, char **argv)
     } else {
         rc = status == SO_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
     }
-    if (status != SO_ERR_INVALID) {
+    /* An error before the first iteration leaves no result to print. */
+    if (status != SO_ERR_INVALID && (status >= 0 || st.iterations > 0)) {
         print_result(&c, &p, x, &st, status);
         if (c.history != NULL && write_history(c.history, &st) != 0)
             rc = CLI_EXIT_FAILURE;

@@ -13,7 +13,10 @@
 #include "stochopt/newton.h"
 #include "stochopt/problem.h"
 
-enum { ROSENBROCK_N_MAX = 10000, LSE_DIM_MAX = 10000, LSE_ROWS_MAX = 1000000 };
+/* The methods factor a dense n x n Hessian (800 MB at n = 10000), so every problem keeps
+ * n <= VARIABLES_MAX. */
+enum { ROSENBROCK_N_MAX = 10000, LSE_DIM_MAX = 10000, LSE_ROWS_MAX = 1000000,
+       VARIABLES_MAX = 10000 };
 #define LSE_VALUES_MAX 1e8 /* entries of the log-sum-exp matrix A */
 
 typedef struct newton_cli {
@@ -207,7 +210,10 @@ static int check_problem(newton_cli *c)
         return -1;
     }
     if (cli_check_output_path("--history", c->history) != 0 ||
-        cli_check_output_path("--out", c->out) != 0)
+        cli_check_output_path("--out", c->out) != 0 ||
+        cli_check_distinct("--data", c->data, "--history", c->history) != 0 ||
+        cli_check_distinct("--data", c->data, "--out", c->out) != 0 ||
+        cli_check_distinct("--history", c->history, "--out", c->out) != 0)
         return -1;
     return 0;
 }
@@ -290,8 +296,18 @@ static int make_data_problem(const newton_cli *c, so_problem *p)
     if (rc != 0)
         return rc;
     int status = SO_OK;
+    int softmax = strcmp(c->problem, "softmax") == 0;
     if (strcmp(c->problem, "least-squares") != 0)
-        status = so_dataset_encode_labels(ds, strcmp(c->problem, "logistic") == 0 ? 2 : 100000);
+        status = so_dataset_encode_labels(ds, softmax ? 100000 : 2);
+    double n = (double)ds->d * (softmax && status == SO_OK ? ds->num_classes : 1) +
+               (c->intercept ? 1 : 0);
+    if (status == SO_OK && n > VARIABLES_MAX) {
+        cli_error("--data %s: %zu features%s give %.0f variables; expected at most %d for "
+                  "the dense Hessian; use stochopt sso or train for wide data", c->data,
+                  ds->d, softmax ? " times the classes" : "", n, VARIABLES_MAX);
+        so_dataset_free(&ds);
+        return CLI_EXIT_USAGE;
+    }
     if (status == SO_OK && strcmp(c->problem, "logistic") == 0)
         status = so_problem_logistic(p, ds, c->l2, c->intercept);
     else if (status == SO_OK && strcmp(c->problem, "softmax") == 0)

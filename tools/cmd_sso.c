@@ -12,6 +12,8 @@
 #include "stochopt/data.h"
 #include "stochopt/sso.h"
 
+#define STEPS_MAX 1e9 /* outer steps, from --iters or --epochs */
+
 typedef struct sso_cli {
     const char *data, *format, *history, *out;
     so_sso_loss loss;
@@ -162,7 +164,7 @@ static int parse_option(int code, const char *arg, sso_cli *c)
     case OPT_ETA: return cli_parse_double("--eta", arg, 1e-300, 1e300, &o->eta);
     case OPT_ITERS:
         c->iters_given = 1;
-        return cli_parse_long("--iters", arg, 0, 1000000000L, &o->outer_iters);
+        return cli_parse_long("--iters", arg, 0, (long)STEPS_MAX, &o->outer_iters);
     case OPT_EPOCHS: return cli_parse_double("--epochs", arg, 1e-300, 1e9, &c->epochs);
     case OPT_SEED:
         if (cli_parse_long("--seed", arg, 0, 9223372036854775807L, &v) != 0)
@@ -191,7 +193,10 @@ static int check_options(const sso_cli *c)
         return -1;
     }
     if (cli_check_output_path("--history", c->history) != 0 ||
-        cli_check_output_path("--out", c->out) != 0)
+        cli_check_output_path("--out", c->out) != 0 ||
+        cli_check_distinct("--data", c->data, "--history", c->history) != 0 ||
+        cli_check_distinct("--data", c->data, "--out", c->out) != 0 ||
+        cli_check_distinct("--history", c->history, "--out", c->out) != 0)
         return -1;
     return 0;
 }
@@ -297,9 +302,20 @@ static int run_sso(sso_cli *c, const so_sso_problem *p)
     size_t params = so_sso_problem_params(p), rows = so_sso_problem_rows(p);
     if (c->epochs > 0) {
         size_t batch = c->opt.batch_size < rows ? c->opt.batch_size : rows;
-        c->opt.outer_iters = (long)ceil(c->epochs * (double)rows / (double)batch);
+        double steps = ceil(c->epochs * (double)rows / (double)batch);
+        if (steps > STEPS_MAX) {
+            cli_error("--epochs %g: %.3g steps of batch %zu; expected at most %.0e steps; "
+                      "lower --epochs or raise --batch", c->epochs, steps, batch, STEPS_MAX);
+            return CLI_EXIT_USAGE;
+        }
+        c->opt.outer_iters = (long)steps;
     }
     int want_history = c->history != NULL || isfinite(c->target_loss);
+    if (want_history &&
+        cli_check_history_memory(c->history != NULL ? "--history" : "--target-loss",
+                                 c->epochs > 0 ? "--epochs" : "--iters",
+                                 c->opt.outer_iters + 1, sizeof(so_sso_record)) != 0)
+        return CLI_EXIT_USAGE;
     size_t capacity = want_history ? (size_t)c->opt.outer_iters + 1 : 0;
     double *theta = calloc(params, sizeof *theta);
     so_sso_record *h = want_history ? malloc(capacity * sizeof *h) : NULL;

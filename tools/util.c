@@ -25,16 +25,28 @@ void cli_error(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* strtod and strtol skip leading white space, but the options take none. */
+static int starts_number(const char *text)
+{
+    return text[0] != '\0' && strchr("+-.0123456789", text[0]) != NULL;
+}
+
 int cli_parse_double(const char *option, const char *text, double lo, double hi, double *out)
 {
     char *end;
     errno = 0;
+    const char *digits = text + (text[0] == '+' || text[0] == '-');
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) {
+        cli_error("%s: expected a decimal number, found '%s'", option, text);
+        return -1;
+    }
     double v = strtod(text, &end);
-    if (end == text || *end != '\0' || !isfinite(v)) {
+    if (!starts_number(text) || end == text || *end != '\0' || isnan(v) ||
+        (isinf(v) && errno != ERANGE)) {
         cli_error("%s: expected a number, found '%s'", option, text);
         return -1;
     }
-    if (errno == ERANGE && v != 0.0) {
+    if (errno == ERANGE && isinf(v)) {
         cli_error("%s: %s is outside the range of a double", option, text);
         return -1;
     }
@@ -51,7 +63,7 @@ int cli_parse_long(const char *option, const char *text, long lo, long hi, long 
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0') {
+    if (!starts_number(text) || end == text || *end != '\0') {
         cli_error("%s: expected an integer, found '%s'", option, text);
         return -1;
     }
@@ -109,6 +121,17 @@ int cli_check_output_path(const char *option, const char *path)
         cli_error("%s %s: is a directory; expected a file name", option, path);
         return -1;
     }
+    /* The output is written beside the target and renamed over it, which would replace
+     * a device or FIFO such as /dev/null by a regular file. */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        cli_error("%s %s: is not a regular file; expected a new or regular file name",
+                  option, path);
+        return -1;
+    }
+    if (path[strlen(path) - 1] == '/') {
+        cli_error("%s %s: ends in '/'; expected a file name", option, path);
+        return -1;
+    }
     char *copy = strdup(path);
     if (copy == NULL) {
         cli_error("%s %s: out of memory", option, path);
@@ -127,6 +150,37 @@ int cli_check_output_path(const char *option, const char *path)
     return ok ? 0 : -1;
 }
 
+int cli_check_distinct(const char *option_a, const char *path_a, const char *option_b,
+                       const char *path_b)
+{
+    struct stat sa, sb;
+    if (path_a == NULL || path_b == NULL)
+        return 0;
+    int same = strcmp(path_a, path_b) == 0 ||
+               (stat(path_a, &sa) == 0 && stat(path_b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+                sa.st_ino == sb.st_ino);
+    if (same) {
+        cli_error("%s %s and %s %s name the same file; give %s another name", option_a,
+                  path_a, option_b, path_b, option_b);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_check_history_memory(const char *option, const char *steps_option, long rows,
+                             size_t row_bytes)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double need = (double)rows * (double)row_bytes;
+    if (pages > 0 && page > 0 && need > (double)pages * (double)page) {
+        cli_error("%s: %ld rows of history need %.3g GB, more than the %.3g GB of memory; "
+                  "lower %s", option, rows, need / 1e9, (double)pages * (double)page / 1e9,
+                  steps_option);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_load_dataset(const char *option, const char *path, const char *format_name,
                      so_dataset **out)
 {
@@ -143,6 +197,12 @@ int cli_load_dataset(const char *option, const char *path, const char *format_na
     }
     if (S_ISDIR(st.st_mode)) {
         cli_error("%s %s: is a directory; expected a LIBSVM, CSV or NPY file", option, path);
+        return CLI_EXIT_USAGE;
+    }
+    /* Reading a FIFO or a device could wait forever for a writer. */
+    if (!S_ISREG(st.st_mode)) {
+        cli_error("%s %s: is not a regular file; expected a LIBSVM, CSV or NPY file",
+                  option, path);
         return CLI_EXIT_USAGE;
     }
     so_read_options ro = so_read_options_default();
