@@ -1,6 +1,6 @@
 /* SSO against SGD and SLS: expensive gradients needed to reach a target loss.
  *
- *   bench_sso [HEART_SCALE [CURVE_DIR]]
+ *   bench_sso [HEART_SCALE [CURVE_DIR [SCHEDULE]]]
  *
  * The problems are heart_scale (LIBSVM, 270 rows, 13 features, by default read from
  * tests/data/heart_scale) and a synthetic sparse LIBSVM
@@ -15,7 +15,16 @@
  * every seed (else with the most seeds). The program prints Markdown tables. With
  * CURVE_DIR it also writes CSV files sso-PROBLEM-LOSS.csv for bench/plot_sso.py. They
  * contain, for each reported row, the mean gap L - L* over the seeds after each
- * expensive gradient, and that gap divided by L*. */
+ * expensive gradient, and that gap divided by L*. SCHEDULE is "constant", "sqrt" or
+ * "both" (the default). With "constant" every method keeps its step
+ * (SO_SSO_SCHEDULE_CONSTANT). With "sqrt" outer step t uses eta / sqrt(t) for SSO and
+ * alpha / sqrt(t) for SGD and SLS (SO_SSO_SCHEDULE_SQRT), and the grids of initial values
+ * go two values higher for SGD and SSO. "both" prints all constant tables, then all sqrt
+ * tables, and the sqrt curves go to sso-PROBLEM-LOSS-sqrt.csv.
+ * SCHEDULE "long" instead runs a few methods with the sqrt schedule for LONG_BUDGET steps
+ * (seed 0) on the synthetic sparse set with the logistic loss, and prints the mean
+ * relative gap over the last tenth of the first 1000, 2000, 5000, 10000 and 20000 steps,
+ * to tell a gap that keeps shrinking from one that levels off. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +34,7 @@
 #include "stochopt/data.h"
 #include "stochopt/sso.h"
 
-enum { SEEDS = 5, BUDGET = 2000, BATCH = 25, MAX_GRID = 12 };
+enum { SEEDS = 5, BUDGET = 2000, BATCH = 25, MAX_GRID = 12, LONG_BUDGET = 20000 };
 
 typedef struct config {
     const char *label;   /* "SGD", "SLS", "SSO m=10" */
@@ -51,7 +60,7 @@ static void fail(const char *context)
 
 /* Runs one grid value over all seeds and summarizes the hits. */
 static void run_value(const so_sso_problem *p, const config *c, double value, double best,
-                      outcome *out, so_sso_record *history)
+                      so_sso_schedule schedule, outcome *out, so_sso_record *history)
 {
     size_t params = so_sso_problem_params(p);
     double *theta = malloc(params * sizeof *theta);
@@ -67,6 +76,7 @@ static void run_value(const so_sso_problem *p, const config *c, double value, do
         o.batch_size = BATCH;
         o.outer_iters = BUDGET;
         o.seed = (uint64_t)seed;
+        o.schedule = schedule;
         if (c->method == SO_SSO_METHOD_SSO) {
             o.inner_steps = c->m;
             o.eta = value;
@@ -129,19 +139,53 @@ static void write_curve(FILE *csv, const char *label, const double *gap, double 
     }
 }
 
-static void bench_problem(const char *name, const char *slug, const so_dataset *ds,
-                          so_sso_loss loss, const char *curve_dir)
+/* Prints, for every grid value and method, the mean relative gap over steps 1800..2000
+ * and the seeds that reached the target, as one Markdown table with a row per value. */
+static void print_floors(const config *configs, size_t count, double floor_gap[][MAX_GRID],
+                         int floor_reached[][MAX_GRID])
 {
-    static const double sgd_grid[] = {1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10};
+    static const double values[] = {1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1,
+                                    3,    10,   30,   100,  300, 1000};
+    printf("\nMean relative gap (L - L*) / L* over steps %d..%d, and seeds that reached "
+           "the target, per step value:\n\n| step |", BUDGET - BUDGET / 10, BUDGET);
+    for (size_t c = 0; c < count; c++)
+        printf(" %s |", configs[c].label);
+    printf("\n|---|");
+    for (size_t c = 0; c < count; c++)
+        printf("---|");
+    printf("\n");
+    for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+        printf("| %g |", values[v]);
+        for (size_t c = 0; c < count; c++) {
+            size_t g = 0;
+            while (g < configs[c].grid_count && configs[c].grid[g] != values[v])
+                g++;
+            if (g == configs[c].grid_count)
+                printf(" |");
+            else if (floor_gap[c][g] >= 1.0)
+                printf(" >= 1 (%d) |", floor_reached[c][g]);
+            else
+                printf(" %.1e (%d) |", floor_gap[c][g], floor_reached[c][g]);
+        }
+        printf("\n");
+    }
+}
+
+static void bench_problem(const char *name, const char *slug, const so_dataset *ds,
+                          so_sso_loss loss, const char *curve_dir, so_sso_schedule schedule)
+{
+    /* The sqrt schedule starts from larger steps, so its grids go two values further up. */
+    static const double sgd_grid[] = {1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10, 30, 100};
     static const double sls_grid[] = {0.1, 1, 10, 100, 1000};
-    static const double eta_grid[] = {0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30};
+    static const double eta_grid[] = {0.01, 0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300};
+    size_t extra = schedule == SO_SSO_SCHEDULE_SQRT ? 2 : 0;
     const config configs[] = {
-        {"SGD", SO_SSO_METHOD_SGD, 0, sgd_grid, 9},
+        {"SGD", SO_SSO_METHOD_SGD, 0, sgd_grid, 9 + extra},
         {"SLS", SO_SSO_METHOD_SLS, 0, sls_grid, 5},
-        {"SSO m=1", SO_SSO_METHOD_SSO, 1, eta_grid, 8},
-        {"SSO m=5", SO_SSO_METHOD_SSO, 5, eta_grid, 8},
-        {"SSO m=10", SO_SSO_METHOD_SSO, 10, eta_grid, 8},
-        {"SSO m=100", SO_SSO_METHOD_SSO, 100, eta_grid, 8},
+        {"SSO m=1", SO_SSO_METHOD_SSO, 1, eta_grid, 8 + extra},
+        {"SSO m=5", SO_SSO_METHOD_SSO, 5, eta_grid, 8 + extra},
+        {"SSO m=10", SO_SSO_METHOD_SSO, 10, eta_grid, 8 + extra},
+        {"SSO m=100", SO_SSO_METHOD_SSO, 100, eta_grid, 8 + extra},
     };
     so_sso_problem *p = NULL;
     if (so_sso_problem_from_dataset(&p, ds, loss, 1) != SO_OK)
@@ -150,6 +194,10 @@ static void bench_problem(const char *name, const char *slug, const so_dataset *
     double *opt = malloc(params * sizeof *opt), best;
     so_sso_record *history = malloc((BUDGET + 1) * sizeof *history);
     outcome cur = {0}, top = {0};
+    /* Per config and grid value: mean relative gap over the last tenth of the steps,
+     * and the seeds that reached the target. */
+    double floor_gap[6][MAX_GRID];
+    int floor_reached[6][MAX_GRID];
     cur.gap = malloc((BUDGET + 1) * sizeof(double));
     top.gap = malloc((BUDGET + 1) * sizeof(double));
     if (opt == NULL || history == NULL || cur.gap == NULL || top.gap == NULL)
@@ -160,14 +208,17 @@ static void bench_problem(const char *name, const char *slug, const so_dataset *
     const char *loss_name = loss == SO_SSO_SQUARED    ? "squared"
                             : loss == SO_SSO_LOGISTIC ? "logistic"
                                                       : "softmax";
-    printf("\n### %s, %s loss: L* = %.10g, target L <= 1.01 L*\n\n", name, loss_name, best);
+    int sqrt_schedule = schedule == SO_SSO_SCHEDULE_SQRT;
+    printf("\n### %s, %s loss, %s: L* = %.10g, target L <= 1.01 L*\n\n", name, loss_name,
+           sqrt_schedule ? "step / sqrt(t)" : "constant step", best);
     printf("| method | best step | reached | expensive gradients to target (mean +- sd) "
            "| cheap gradients to target | final gap L - L* |\n");
     printf("|---|---|---|---|---|---|\n");
     FILE *csv = NULL;
     if (curve_dir != NULL) {
         char path[1024];
-        snprintf(path, sizeof path, "%s/sso-%s-%s.csv", curve_dir, slug, loss_name);
+        snprintf(path, sizeof path, "%s/sso-%s-%s%s.csv", curve_dir, slug, loss_name,
+                 sqrt_schedule ? "-sqrt" : "");
         csv = fopen(path, "w");
         if (csv == NULL) {
             fprintf(stderr, "bench_sso: cannot write %s\n", path);
@@ -178,7 +229,12 @@ static void bench_problem(const char *name, const char *slug, const so_dataset *
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         top.reached = -1;
         for (size_t g = 0; g < configs[c].grid_count; g++) {
-            run_value(p, &configs[c], configs[c].grid[g], best, &cur, history);
+            run_value(p, &configs[c], configs[c].grid[g], best, schedule, &cur, history);
+            double tail = 0.0;
+            for (size_t t = BUDGET - BUDGET / 10; t <= BUDGET; t++)
+                tail += cur.gap[t];
+            floor_gap[c][g] = tail / (double)(BUDGET / 10 + 1) / best;
+            floor_reached[c][g] = cur.reached;
             if (top.reached < 0 || better(&cur, &top)) {
                 double *keep = top.gap;
                 top = cur;
@@ -198,6 +254,7 @@ static void bench_problem(const char *name, const char *slug, const so_dataset *
     }
     if (csv != NULL)
         fclose(csv);
+    print_floors(configs, sizeof configs / sizeof configs[0], floor_gap, floor_reached);
     free(opt);
     free(history);
     free(cur.gap);
@@ -295,26 +352,115 @@ static so_dataset *synthetic_multiclass(size_t n, size_t d, size_t classes)
     return ds;
 }
 
-int main(int argc, char **argv)
+/* One long run with the sqrt schedule: prints the mean relative gap over the last tenth
+ * of the first 1000, 2000, 5000, 10000 and LONG_BUDGET steps. */
+static void long_run(const so_sso_problem *p, double best, const char *label,
+                     so_sso_method method, long m, double step)
 {
-    const char *heart = argc > 1 ? argv[1] : "tests/data/heart_scale";
-    const char *curve_dir = argc > 2 ? argv[2] : NULL;
+    size_t params = so_sso_problem_params(p);
+    double *theta = calloc(params, sizeof *theta);
+    so_sso_record *history = malloc((LONG_BUDGET + 1) * sizeof *history);
+    if (theta == NULL || history == NULL)
+        fail("allocation");
+    so_sso_options o = so_sso_options_default();
+    o.method = method;
+    o.batch_size = BATCH;
+    o.outer_iters = LONG_BUDGET;
+    o.schedule = SO_SSO_SCHEDULE_SQRT;
+    if (method == SO_SSO_METHOD_SSO) {
+        o.inner_steps = m;
+        o.eta = step;
+        o.inner = SO_SSO_INNER_ARMIJO;
+        o.alpha = 100.0;
+    } else {
+        o.alpha = step;
+    }
+    if (so_sso_run(p, &o, theta, history, LONG_BUDGET + 1, NULL) != SO_OK)
+        fail(label);
+    static const long marks[] = {1000, 2000, 5000, 10000, LONG_BUDGET};
+    printf("| %s | %s = %g |", label, method == SO_SSO_METHOD_SSO ? "eta" : "alpha", step);
+    for (size_t k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+        double sum = 0.0;
+        long first = marks[k] - marks[k] / 10;
+        for (long t = first; t <= marks[k]; t++)
+            sum += history[t].loss - best;
+        printf(" %.2e |", sum / (double)(marks[k] - first + 1) / best);
+    }
+    printf("\n");
+    fflush(stdout);
+    free(theta);
+    free(history);
+}
+
+/* The long runs of the synthetic sparse logistic problem, at the sqrt-schedule steps
+ * that did best within BUDGET steps (the smallest gap for SSO with m >= 5). */
+static void bench_long(void)
+{
+    so_dataset *ds = synthetic_sparse(2000, 200, 10);
+    so_sso_problem *p = NULL;
+    if (so_sso_problem_from_dataset(&p, ds, SO_SSO_LOGISTIC, 1) != SO_OK)
+        fail("synthetic set");
+    size_t params = so_sso_problem_params(p);
+    double *opt = malloc(params * sizeof *opt), best;
+    if (opt == NULL)
+        fail("allocation");
+    if (so_sso_solve_full(p, 1e-10, opt, &best) != SO_OK)
+        fail("so_sso_solve_full");
+    printf("\n### synthetic sparse, logistic loss, step / sqrt(t), seed 0: mean relative gap "
+           "over the last tenth of the first T steps\n\n");
+    printf("| method | step | T = 1000 | 2000 | 5000 | 10000 | 20000 |\n");
+    printf("|---|---|---|---|---|---|---|\n");
+    long_run(p, best, "SGD", SO_SSO_METHOD_SGD, 0, 30.0);
+    long_run(p, best, "SSO m=1", SO_SSO_METHOD_SSO, 1, 10.0);
+    long_run(p, best, "SSO m=5", SO_SSO_METHOD_SSO, 5, 10.0);
+    long_run(p, best, "SSO m=10", SO_SSO_METHOD_SSO, 10, 3.0);
+    long_run(p, best, "SSO m=100", SO_SSO_METHOD_SSO, 100, 3.0);
+    free(opt);
+    so_sso_problem_free(&p);
+    so_dataset_free(&ds);
+}
+
+static void bench_all(const char *heart, const char *curve_dir, so_sso_schedule schedule)
+{
     so_read_options ro = so_read_options_default();
     so_dataset *ds = NULL;
     if (so_dataset_read(heart, SO_FORMAT_LIBSVM, &ro, &ds) != SO_OK)
         fail(heart);
-    bench_problem("heart_scale (270 x 13)", "heart", ds, SO_SSO_LOGISTIC, curve_dir);
-    bench_problem("heart_scale (270 x 13)", "heart", ds, SO_SSO_SQUARED, curve_dir);
+    bench_problem("heart_scale (270 x 13)", "heart", ds, SO_SSO_LOGISTIC, curve_dir,
+                  schedule);
+    bench_problem("heart_scale (270 x 13)", "heart", ds, SO_SSO_SQUARED, curve_dir, schedule);
     so_dataset_free(&ds);
     ds = synthetic_sparse(2000, 200, 10);
     bench_problem("synthetic sparse (2000 x 200, 10 per row)", "synthetic", ds,
-                  SO_SSO_LOGISTIC, curve_dir);
+                  SO_SSO_LOGISTIC, curve_dir, schedule);
     bench_problem("synthetic sparse (2000 x 200, 10 per row)", "synthetic", ds,
-                  SO_SSO_SQUARED, curve_dir);
+                  SO_SSO_SQUARED, curve_dir, schedule);
     so_dataset_free(&ds);
     ds = synthetic_multiclass(1000, 20, 4);
     bench_problem("synthetic 4 classes (1000 x 20)", "multiclass", ds, SO_SSO_SOFTMAX,
-                  curve_dir);
+                  curve_dir, schedule);
     so_dataset_free(&ds);
+}
+
+int main(int argc, char **argv)
+{
+    const char *heart = argc > 1 ? argv[1] : "tests/data/heart_scale";
+    const char *curve_dir = argc > 2 ? argv[2] : NULL;
+    const char *which = argc > 3 ? argv[3] : "both";
+    int constant = strcmp(which, "constant") == 0 || strcmp(which, "both") == 0;
+    int root = strcmp(which, "sqrt") == 0 || strcmp(which, "both") == 0;
+    if (strcmp(which, "long") == 0) {
+        bench_long();
+        return 0;
+    }
+    if (!constant && !root) {
+        fprintf(stderr, "bench_sso: SCHEDULE = %s: expected constant, sqrt, both or long\n",
+                which);
+        return 2;
+    }
+    if (constant)
+        bench_all(heart, curve_dir, SO_SSO_SCHEDULE_CONSTANT);
+    if (root)
+        bench_all(heart, curve_dir, SO_SSO_SCHEDULE_SQRT);
     return 0;
 }

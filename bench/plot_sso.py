@@ -1,12 +1,14 @@
 """Plot the SSO benchmark curves: mean relative gap (L - L*) / L* against expensive
-gradient evaluations, one SVG per problem with one panel per loss.
+gradient evaluations, one SVG per problem and step schedule with one panel per loss.
 
     /usr/bin/python3 bench/plot_sso.py CURVE_DIR OUT_DIR
 
-CURVE_DIR contains the sso-PROBLEM-LOSS.csv files written by bench_sso; the figures go to
-OUT_DIR/sso-PROBLEM.svg. Needs matplotlib (3.6 under /usr/bin/python3 was used).
+CURVE_DIR contains the sso-PROBLEM-LOSS.csv (constant steps) and sso-PROBLEM-LOSS-sqrt.csv
+(steps / sqrt(t)) files written by bench_sso; the figures go to OUT_DIR/sso-PROBLEM.svg and
+OUT_DIR/sso-PROBLEM-sqrt.svg. Needs matplotlib (3.6 under /usr/bin/python3 was used).
 """
 import csv
+import itertools
 import os
 import sys
 
@@ -20,6 +22,7 @@ PROBLEMS = {
     "synthetic": ("synthetic sparse 2000 x 200", ("logistic", "squared")),
     "multiclass": ("synthetic 4 classes 1000 x 20", ("softmax",)),
 }
+SCHEDULES = (("", ""), ("-sqrt", ", steps / sqrt(t)"))
 STYLES = {
     "SGD": ("black", "-"),
     "SLS": ("gray", "--"),
@@ -43,11 +46,13 @@ def read_curves(path):
 def main():
     curve_dir, out_dir = sys.argv[1], sys.argv[2]
     plt.rcParams["svg.hashsalt"] = "stochopt-sso"  # stable ids in the SVG
-    for slug, (title, losses) in PROBLEMS.items():
+    for (slug, (title, losses)), (suffix, note) in itertools.product(PROBLEMS.items(), SCHEDULES):
+        if not os.path.exists(os.path.join(curve_dir, f"sso-{slug}-{losses[0]}{suffix}.csv")):
+            continue
         fig, axes = plt.subplots(1, len(losses), figsize=(5 * len(losses), 4), squeeze=False)
         axes = axes[0]
         for ax, loss in zip(axes, losses):
-            curves = read_curves(os.path.join(curve_dir, f"sso-{slug}-{loss}.csv"))
+            curves = read_curves(os.path.join(curve_dir, f"sso-{slug}-{loss}{suffix}.csv"))
             for method, (xs, ys) in curves.items():
                 color, style = STYLES.get(method, (None, "-"))
                 ax.plot(xs, ys, style, color=color, label=method, linewidth=1.2)
@@ -57,11 +62,11 @@ def main():
             ax.set_yscale("log")
             ax.set_xlabel("expensive gradient evaluations (batch 25)")
             ax.set_ylabel("(L - L*) / L*, mean of 5 seeds")
-            ax.set_title(f"{title}, {loss} loss")
+            ax.set_title(f"{title}, {loss} loss{note}", fontsize=10)
             ax.grid(True, which="major", linewidth=0.3)
         axes[-1].legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(os.path.join(out_dir, f"sso-{slug}.svg"), metadata={"Date": None})
+        fig.savefig(os.path.join(out_dir, f"sso-{slug}{suffix}.svg"), metadata={"Date": None})
         plt.close(fig)
 
 

@@ -112,6 +112,15 @@ typedef enum so_sso_inner {
     SO_SSO_INNER_ARMIJO = 1 /* Armijo backtracking on the surrogate, see alpha */
 } so_sso_inner;
 
+/* Step-size schedules over the outer steps t = 1, 2, ... of so_sso_run. */
+typedef enum so_sso_schedule {
+    SO_SSO_SCHEDULE_CONSTANT = 0, /* the same eta (SSO) or alpha (SGD, SLS) at every step */
+    SO_SSO_SCHEDULE_SQRT = 1      /* outer step t uses eta / sqrt(t) for SSO, and
+                                   * alpha / sqrt(t) as the SGD learning rate or the
+                                   * first SLS trial step. The inner step alpha of SSO
+                                   * stays fixed. */
+} so_sso_schedule;
+
 /* Options of so_sso_run. so_sso_options_default() returns the values in the comments. */
 typedef struct so_sso_options {
     so_sso_method method;    /* SO_SSO_METHOD_SSO */
@@ -128,6 +137,8 @@ typedef struct so_sso_options {
     int armijo_max_backtracks; /* 50: when that many reductions fail, the step is skipped
                               * (SLS) or the inner loop ends (SSO) with theta unchanged */
     uint64_t seed;           /* 0: batches of epoch e are the so_batcher order (seed, e) */
+    so_sso_schedule schedule; /* SO_SSO_SCHEDULE_CONSTANT: how eta (SSO) or alpha (SGD,
+                              * SLS) changes over the outer steps */
 } so_sso_options;
 
 so_sso_options so_sso_options_default(void);

@@ -21,6 +21,7 @@ so_sso_options so_sso_options_default(void)
     o.armijo_beta = 0.5;
     o.armijo_max_backtracks = 50;
     o.seed = 0;
+    o.schedule = SO_SSO_SCHEDULE_CONSTANT;
     return o;
 }
 
@@ -54,6 +55,9 @@ static int check_options(const so_sso_options *o)
         return so_fail_(SO_ERR_INVALID, "SSO options armijo_c = %g, armijo_beta = %g: "
                         "expected both in (0, 1), such as 0.1 and 0.5", o->armijo_c,
                         o->armijo_beta);
+    if (o->schedule != SO_SSO_SCHEDULE_CONSTANT && o->schedule != SO_SSO_SCHEDULE_SQRT)
+        return so_fail_(SO_ERR_INVALID, "SSO option schedule = %d: expected "
+                        "SO_SSO_SCHEDULE_CONSTANT or SO_SSO_SCHEDULE_SQRT", (int)o->schedule);
     if (o->armijo_max_backtracks < 0)
         return so_fail_(SO_ERR_INVALID, "SSO option armijo_max_backtracks = %d: expected "
                         "a count >= 0", o->armijo_max_backtracks);
@@ -75,6 +79,8 @@ typedef struct run_state {
     double *grad, *trial, *theta_start;
     so_sso_result counts;
     double step;
+    double eta;          /* eta of the current outer step, after the schedule */
+    double alpha;        /* SGD learning rate or first SLS trial step, after the schedule */
 } run_state;
 
 static void free_state(run_state *s)
@@ -133,7 +139,7 @@ static double batch_loss(const run_state *s, const double *f)
 /* Surrogate g_t at outputs f, without its constant term L_B(z_t). */
 static double surrogate_value(const run_state *s, const double *f)
 {
-    double sum = 0.0, half_inv_eta = 0.5 / s->o->eta;
+    double sum = 0.0, half_inv_eta = 0.5 / s->eta;
     for (size_t k = 0; k < s->bk; k++) {
         double diff = f[k] - s->z[k];
         sum += s->dl[k] * diff + half_inv_eta * diff * diff;
@@ -185,13 +191,13 @@ static void sgd_step(run_state *s, double *theta, int sls)
     batch_gradient(s, s->grad);
     if (!sls) {
         for (size_t j = 0; j < s->params; j++)
-            theta[j] -= o->alpha * s->grad[j];
-        s->step = o->alpha;
+            theta[j] -= s->alpha * s->grad[j];
+        s->step = s->alpha;
         return;
     }
     /* Armijo on the batch loss, from alpha at every step. */
     double loss0 = batch_loss(s, s->z), gnorm2 = squared_norm(s->grad, s->params);
-    double a = o->alpha;
+    double a = s->alpha;
     for (int k = 0; k <= o->armijo_max_backtracks; k++, a *= o->armijo_beta) {
         for (size_t j = 0; j < s->params; j++)
             s->trial[j] = theta[j] - a * s->grad[j];
@@ -211,7 +217,7 @@ static void sgd_step(run_state *s, double *theta, int sls)
 static void sso_inner(run_state *s, double *theta)
 {
     const so_sso_options *o = s->o;
-    double inv_b = 1.0 / (double)s->b, inv_eta = 1.0 / o->eta;
+    double inv_b = 1.0 / (double)s->b, inv_eta = 1.0 / s->eta;
     double a = o->alpha;
     memcpy(s->f, s->z, s->bk * sizeof *s->f);
     for (long step = 0; step < o->inner_steps; step++) {
@@ -292,6 +298,13 @@ static int run_loop(run_state *s, so_batcher *batcher, double *theta,
             s->b = so_batcher_next(batcher, &s->idx);
         }
         s->bk = s->b * s->k;
+        s->eta = o->eta;
+        s->alpha = o->alpha;
+        if (o->schedule == SO_SSO_SCHEDULE_SQRT) {
+            double root = sqrt((double)(iter + 1));
+            s->eta = o->eta / root;
+            s->alpha = o->alpha / root;
+        }
         memcpy(s->theta_start, theta, s->params * sizeof *theta);
         status = expensive_gradient(s, theta, iter);
         if (status == SO_OK) {
