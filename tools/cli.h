@@ -63,10 +63,15 @@ int cli_check_history_memory(const char *option, const char *steps_option, long 
                              size_t row_bytes);
 
 /* Loads a dataset file given with `option` (such as "--data") in the format named by
- * format_name (auto, libsvm, csv or npy). Returns 0, or prints an error naming the
- * option and the file and returns CLI_EXIT_USAGE. */
+ * format_name (auto, libsvm, csv or npy). label_column is the CSV and NPY column that
+ * holds the targets, -1 for the last. Returns 0, or prints an error naming the option
+ * and the file and returns CLI_EXIT_USAGE. */
 int cli_load_dataset(const char *option, const char *path, const char *format_name,
-                     struct so_dataset **out);
+                     int label_column, struct so_dataset **out);
+
+/* Parses --label-column K: a CSV or NPY column index from 0, or -1 for the last.
+ * Returns 0, or -1 after printing an error. */
+int cli_parse_label_column(const char *text, int *out);
 
 /* Writes n values to path, atomically: NPY (float64, shape (n,)) when the name ends in
  * .npy, else text with one value per line in %.17g. Prints an error naming the option

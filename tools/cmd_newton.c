@@ -13,6 +13,11 @@
 #include "stochopt/newton.h"
 #include "stochopt/problem.h"
 
+/* Default --seed of logsumexp. bench_newton uses the same seed. With seed 0 the
+ * start lies in the flat region around the minimizer (f - f* = 1e-6), because one row
+ * dominates the maximum there. */
+#define LSE_SEED_DEFAULT 9
+
 /* The methods factor a dense n x n Hessian (800 MB at n = 10000), so every problem keeps
  * n <= VARIABLES_MAX. */
 enum { ROSENBROCK_N_MAX = 10000, LSE_DIM_MAX = 10000, LSE_ROWS_MAX = 1000000,
@@ -24,7 +29,7 @@ typedef struct newton_cli {
     double l2, mu;
     long rows, dim, rosenbrock_n;
     uint64_t seed;
-    int intercept;
+    int intercept, label_column;
     int data_given, l2_given, intercept_given, random_given; /* for option checks */
     so_newton_options opt;
 } newton_cli;
@@ -42,22 +47,30 @@ static void newton_usage(FILE *out)
         "Problem:\n"
         "  --problem NAME      logistic, softmax or least-squares (with --data),\n"
         "                      rosenbrock:N (N variables, 2 <= N <= %d) or logsumexp\n"
-        "                      (random rows, shifted so that x = 0 is a minimizer)\n"
+        "                      (random rows, shifted so that x = 0 is a minimizer; the\n"
+        "                      minimizer is not unique, so only f - f* is printed)\n"
         "  --data FILE         data set (LIBSVM, CSV or NPY); logistic needs two classes\n"
         "  --format NAME       auto, libsvm, csv or npy (default auto: by extension)\n"
-        "  --l2 L              l2 penalty L/2 |x|^2 of the data problems (default 1e-3)\n"
+        "  --label-column K    CSV/NPY column with the target, -1 for the last (default)\n"
+        "  --l2 L              l2 penalty L/2 |w|^2 of the data problems, so f is the mean\n"
+        "                      loss plus L/2 |w|^2 (default 1e-3). stochopt sso reports\n"
+        "                      the mean loss alone\n"
         "  --intercept         logistic: add an unpenalized intercept\n"
         "  --rows R            logsumexp: rows of A (default 200)\n"
         "  --dim D             logsumexp: variables (default 50)\n"
         "  --mu M              logsumexp: smoothing, f = M log sum exp((Ax - b)/M)\n"
         "                      (default 0.05)\n"
         "  --seed S            logsumexp: A and b come from random stream (S, 0)\n"
-        "                      (default 0)\n"
+        "                      (default %d: with the default --rows, --dim and --mu the\n"
+        "                      start has f - f* = 1.7)\n"
         "Method:\n"
         "  --method NAME       grad-norm (adaptive gamma, default), grad-norm-fixed\n"
         "                      (fixed gamma), damped-newton (Newton with backtracking)\n"
         "                      or gradient (gradient descent, backtracked 1/L step)\n"
-        "  --curvature KIND    exact (default), fisher, gauss-newton or weighted-gn\n"
+        "  --curvature KIND    exact (default), fisher, gauss-newton or weighted-gn.\n"
+        "                      logistic, softmax, least-squares: exact, fisher,\n"
+        "                      gauss-newton. rosenbrock:N: exact, gauss-newton.\n"
+        "                      logsumexp: exact, weighted-gn\n"
         "  --gamma0 G          initial gamma, the fixed one for grad-norm-fixed\n"
         "                      (default %g)\n"
         "  --max-trials N      gamma trials per iteration (default %d)\n"
@@ -70,17 +83,18 @@ static void newton_usage(FILE *out)
         "\n"
         "Exit status: 0 converged, 1 not converged or numerical failure, 2 bad usage or\n"
         "input.\n",
-        ROSENBROCK_N_MAX, d.gamma0, d.max_trials, d.grad_tol, d.max_iter);
+        ROSENBROCK_N_MAX, LSE_SEED_DEFAULT, d.gamma0, d.max_trials, d.grad_tol, d.max_iter);
 }
 
 enum { OPT_PROBLEM = 256, OPT_DATA, OPT_FORMAT, OPT_L2, OPT_INTERCEPT, OPT_ROWS, OPT_DIM,
        OPT_MU, OPT_SEED, OPT_METHOD, OPT_CURVATURE, OPT_GAMMA0, OPT_MAX_TRIALS, OPT_TOL,
-       OPT_MAX_ITER, OPT_HISTORY, OPT_OUT };
+       OPT_MAX_ITER, OPT_HISTORY, OPT_OUT, OPT_LABEL_COLUMN };
 
 static const struct option NEWTON_OPTIONS[] = {
     {"problem", required_argument, NULL, OPT_PROBLEM},
     {"data", required_argument, NULL, OPT_DATA},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
     {"l2", required_argument, NULL, OPT_L2},
     {"intercept", no_argument, NULL, OPT_INTERCEPT},
     {"rows", required_argument, NULL, OPT_ROWS},
@@ -132,7 +146,7 @@ static int parse_option(int code, const char *arg, newton_cli *c)
 {
     so_newton_options *o = &c->opt;
     long v;
-    c->data_given |= code == OPT_DATA || code == OPT_FORMAT;
+    c->data_given |= code == OPT_DATA || code == OPT_FORMAT || code == OPT_LABEL_COLUMN;
     c->l2_given |= code == OPT_L2;
     c->intercept_given |= code == OPT_INTERCEPT;
     c->random_given |= code == OPT_ROWS || code == OPT_DIM || code == OPT_MU ||
@@ -144,6 +158,7 @@ static int parse_option(int code, const char *arg, newton_cli *c)
     case OPT_HISTORY: c->history = arg; return 0;
     case OPT_OUT: c->out = arg; return 0;
     case OPT_INTERCEPT: c->intercept = 1; return 0;
+    case OPT_LABEL_COLUMN: return cli_parse_label_column(arg, &c->label_column);
     case OPT_L2: return cli_parse_double("--l2", arg, 0, 1e300, &c->l2);
     case OPT_MU: return cli_parse_double("--mu", arg, 1e-300, 1e300, &c->mu);
     case OPT_ROWS: return cli_parse_long("--rows", arg, 1, LSE_ROWS_MAX, &c->rows);
@@ -165,6 +180,29 @@ static int parse_option(int code, const char *arg, newton_cli *c)
     case OPT_MAX_ITER: return cli_parse_long("--max-iter", arg, 0, 1000000000L, &o->max_iter);
     default: return -1;
     }
+}
+
+/* Checks that the problem provides the --curvature kind, which the methods need at
+ * every iteration. Returns 0 or -1 after an error. */
+static int check_curvature(const newton_cli *c, int data_problem, int lse)
+{
+    unsigned provided = 1u << SO_CURVATURE_EXACT;
+    const char *names;
+    if (data_problem) {
+        provided |= 1u << SO_CURVATURE_FISHER | 1u << SO_CURVATURE_GAUSS_NEWTON;
+        names = "exact, fisher and gauss-newton";
+    } else if (lse) {
+        provided |= 1u << SO_CURVATURE_WEIGHTED_GN;
+        names = "exact and weighted-gn";
+    } else {
+        provided |= 1u << SO_CURVATURE_GAUSS_NEWTON;
+        names = "exact and gauss-newton";
+    }
+    if (provided & 1u << c->opt.curvature)
+        return 0;
+    cli_error("--curvature %s: %s provides %s; use one of those",
+              so_curvature_name(c->opt.curvature), c->problem, names);
+    return -1;
 }
 
 /* Checks --problem and the options that depend on it. Returns 0 or -1 after an error. */
@@ -193,7 +231,8 @@ static int check_problem(newton_cli *c)
                   c->problem);
         return -1;
     }
-    const char *misplaced = !data_problem && c->data_given ? "--data and --format do"
+    const char *misplaced = !data_problem && c->data_given
+                                ? "--data, --format and --label-column do"
                             : !data_problem && c->l2_given ? "--l2 does"
                             : !lse && c->random_given ? "--rows, --dim, --mu and --seed do"
                             : c->intercept_given && strcmp(c->problem, "logistic") != 0
@@ -204,6 +243,8 @@ static int check_problem(newton_cli *c)
                   c->problem);
         return -1;
     }
+    if (check_curvature(c, data_problem, lse) != 0)
+        return -1;
     if (lse && (double)c->rows * (double)c->dim > LSE_VALUES_MAX) {
         cli_error("--rows %ld --dim %ld: %.3g entries in A; expected at most %.0e", c->rows,
                   c->dim, (double)c->rows * (double)c->dim, LSE_VALUES_MAX);
@@ -233,6 +274,8 @@ static int parse_args(int argc, char **argv, newton_cli *c)
     c->rows = 200;
     c->dim = 50;
     c->mu = 0.05;
+    c->seed = LSE_SEED_DEFAULT;
+    c->label_column = -1;
     int status = cli_parse_options(argc, argv, "newton", NEWTON_OPTIONS, handle_option, c);
     if (status == CLI_HELP) {
         newton_usage(stdout);
@@ -250,8 +293,9 @@ typedef struct known_optimum {
 } known_optimum;
 
 /* Builds log-sum-exp with rows a_i ~ N(0, I) and b_i ~ N(0, 1). Every row is then
- * shifted by -grad f(0), so that grad f(0) = 0, x* = 0 and f* = f(0). The start has
- * entries +-1/sqrt(n). */
+ * shifted by -grad f(0), so that grad f(0) = 0 and f* = f(0). The minimizer x = 0 is
+ * not unique (f is nearly flat around it for small mu), so only f* is stored. The start
+ * has entries +-1/sqrt(n). */
 static int make_logsumexp(const newton_cli *c, so_problem *p, double *x0, known_optimum *k)
 {
     const size_t rows = (size_t)c->rows, n = (size_t)c->dim;
@@ -279,8 +323,6 @@ static int make_logsumexp(const newton_cli *c, so_problem *p, double *x0, known_
     }
     if (status == SO_OK)
         status = so_problem_value_grad(p, x0, &k->f_star, NULL);
-    if (status == SO_OK && (k->x_star = calloc(n, sizeof *k->x_star)) == NULL)
-        status = SO_ERR_NOMEM;
     for (size_t j = 0; j < n; j++)
         x0[j] = (j % 2 == 0 ? 1.0 : -1.0) / sqrt((double)n);
     free(A);
@@ -292,7 +334,7 @@ static int make_logsumexp(const newton_cli *c, so_problem *p, double *x0, known_
 static int make_data_problem(const newton_cli *c, so_problem *p)
 {
     so_dataset *ds = NULL;
-    int rc = cli_load_dataset("--data", c->data, c->format, &ds);
+    int rc = cli_load_dataset("--data", c->data, c->format, c->label_column, &ds);
     if (rc != 0)
         return rc;
     int status = SO_OK;
@@ -377,7 +419,10 @@ static void print_result(const newton_cli *c, const so_problem *p, const double 
     printf("status          %s\n", status_text(status));
     printf("iterations      %ld (%ld trials, %ld factorizations, %ld failed)\n",
            r->iterations, r->trials, r->factorizations, r->failed_factorizations);
-    printf("f               %.17g\n", r->f);
+    if (c->data != NULL)
+        printf("f               %.17g (mean loss + l2/2 |w|^2, l2 = %g)\n", r->f, c->l2);
+    else
+        printf("f               %.17g\n", r->f);
     printf("|grad f|        %.6e\n", r->grad_norm);
     const double *x_star = k->x_star != NULL ? k->x_star : p->x_star;
     double f_star = isfinite(k->f_star) ? k->f_star : p->f_star;
@@ -396,6 +441,25 @@ static void print_result(const newton_cli *c, const so_problem *p, const double 
         printf("\n");
     }
     printf("time            %.3f s\n", r->time);
+}
+
+/* Prints the error of a failed run in terms of the command-line options. */
+static void print_failure(const newton_cli *c, const so_newton_result *r, int status)
+{
+    const char *detail = so_last_error();
+    if (status == SO_ERR_UNSUPPORTED) {
+        cli_error("--curvature %s: %s", so_curvature_name(c->opt.curvature), detail);
+        return;
+    }
+    if (status == SO_ERR_NUMERIC && strstr(detail, "rejected all") != NULL) {
+        cli_error("%s rejected all %d trials after %ld iterations with |grad f| = %.3g. "
+                  "When |grad f| is near rounding error, --tol %g is too small for double "
+                  "precision, so raise --tol; otherwise raise --max-trials",
+                  so_newton_method_name(c->opt.method), c->opt.max_trials, r->iterations,
+                  r->grad_norm, c->opt.grad_tol);
+        return;
+    }
+    cli_error("%s", detail);
 }
 
 /* Runs the method, writing the history into a memory stream when requested. */
@@ -440,20 +504,24 @@ int cli_newton(int argc, char **argv)
     memset(&r, 0, sizeof r);
     char *text = NULL;
     size_t length = 0;
+    double f0 = NAN;
+    if (so_problem_value_grad(&p, x, &f0, NULL) != SO_OK)
+        f0 = NAN;
     int status = run_newton(&c, &p, x, &r, &text, &length);
-    if (status < 0) {
-        if (status == SO_ERR_UNSUPPORTED)
-            cli_error("--curvature %s: %s", so_curvature_name(c.opt.curvature),
-                      so_last_error());
-        else
-            cli_error("%s", so_last_error());
-    }
+    if (status < 0)
+        print_failure(&c, &r, status);
     if (status == SO_ERR_UNSUPPORTED || status == SO_ERR_INVALID) {
         rc = CLI_EXIT_USAGE;
         free(text);
     } else {
         rc = status == SO_OK ? CLI_EXIT_OK : CLI_EXIT_FAILURE;
         print_result(&c, &p, x, &k, &r, status);
+        /* The methods accept only trials that decrease f, so a rise is a bug. */
+        if (r.f > f0) {
+            cli_error("f rose from %.6g at the start to %.6g; the run did not minimize f, "
+                      "so try --method damped-newton or a smaller --gamma0", f0, r.f);
+            rc = CLI_EXIT_FAILURE;
+        }
         if (c.history != NULL && cli_write_text("--history", c.history, text, length) != 0)
             rc = CLI_EXIT_FAILURE;
         if (c.out != NULL && cli_write_vector("--out", c.out, x, p.n) != 0)

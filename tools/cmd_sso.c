@@ -22,6 +22,8 @@ typedef struct sso_cli {
     double target_loss;     /* NaN unless --target-loss */
     int iters_given, sso_only_given;
     const char *sso_only;   /* the last SSO-only option given, for the error message */
+    const char *steps_option; /* --iters or --max-iter, as given */
+    int label_column;
     so_sso_options opt;
 } sso_cli;
 
@@ -34,22 +36,32 @@ static void sso_usage(FILE *out)
         "Trains a linear model x . w (+ b) on the mean loss over the rows of FILE. SSO\n"
         "takes one batch gradient of the loss per outer step and then M cheap steps on a\n"
         "surrogate: the loss linearized at the current outputs z plus |f - z|^2 / (2 ETA)\n"
-        "for outputs f (docs/optim/sso.md). SGD and SLS run on the same batches.\n"
+        "for outputs f (docs/optim/sso.md). SGD and SLS run on the same batches. There\n"
+        "is no regularization term: the loss reported is the mean loss alone, while\n"
+        "stochopt newton adds l2/2 |w|^2 to its f.\n"
         "\n"
         "Problem:\n"
         "  --data FILE         data set (LIBSVM, CSV or NPY; required)\n"
         "  --format NAME       auto, libsvm, csv or npy (default auto: by extension)\n"
-        "  --loss NAME         logistic (targets +-1 or 0/1, default), squared or softmax\n"
+        "  --label-column K    CSV/NPY column with the target, -1 for the last (default)\n"
+        "  --loss NAME         logistic (two classes, targets +-1 or 0/1, default),\n"
+        "                      squared or softmax (two or more classes)\n"
         "  --intercept         add an intercept b\n"
         "Method:\n"
-        "  --method NAME       sso (default), sgd or sls (SGD with an Armijo line search)\n"
+        "  --method NAME       sso (default), sgd or sls (SGD with an Armijo line search).\n"
+        "                      sls accepts the first trial step when it passes the Armijo\n"
+        "                      test, which the default --lr 0.1 does on every step of\n"
+        "                      heart_scale, so sls then gives the same result as sgd bit\n"
+        "                      for bit. Give sls a larger --lr: the step grids in\n"
+        "                      docs/optim/sso.md found first steps of 1 or 10 best in 7\n"
+        "                      of its 10 tables\n"
         "  --batch B           rows per batch (default %zu; B >= rows uses every row)\n"
         "  --lr A              inner step of SSO with gd, SGD's learning rate, or the\n"
         "                      first trial step of each Armijo search (default %g)\n"
         "  --m M               SSO: surrogate steps per outer step (default %ld)\n"
         "  --eta E             SSO: step in target space (default %g)\n"
         "  --inner NAME        SSO: gd (fixed step, default) or armijo (backtracking)\n"
-        "  --iters N           outer steps (default %ld)\n"
+        "  --iters N           outer steps (default %ld); --max-iter N is the same\n"
         "  --epochs E          outer steps of E passes over the data, ceil(E rows / B),\n"
         "                      instead of --iters\n"
         "  --seed S            batches of epoch e come from random stream (S, e)\n"
@@ -62,14 +74,15 @@ static void sso_usage(FILE *out)
         "                      ends in .npy (row-major, intercept last)\n"
         "  -h, --help          show this help\n"
         "\n"
-        "Exit status: 0 success, 1 numerical failure, 2 bad usage or input.\n",
+        "Exit status: 0 success, 1 numerical failure or a final full loss above the\n"
+        "initial one, 2 bad usage or input.\n",
         d.batch_size, d.alpha, d.inner_steps, d.eta, d.outer_iters,
         (unsigned long long)d.seed);
 }
 
 enum { OPT_DATA = 256, OPT_FORMAT, OPT_LOSS, OPT_INTERCEPT, OPT_METHOD, OPT_BATCH, OPT_LR,
        OPT_M, OPT_ETA, OPT_INNER, OPT_ITERS, OPT_EPOCHS, OPT_SEED, OPT_TARGET, OPT_HISTORY,
-       OPT_OUT };
+       OPT_OUT, OPT_MAX_ITER, OPT_LABEL_COLUMN };
 
 static const struct option SSO_OPTIONS[] = {
     {"data", required_argument, NULL, OPT_DATA},
@@ -83,6 +96,8 @@ static const struct option SSO_OPTIONS[] = {
     {"eta", required_argument, NULL, OPT_ETA},
     {"inner", required_argument, NULL, OPT_INNER},
     {"iters", required_argument, NULL, OPT_ITERS},
+    {"max-iter", required_argument, NULL, OPT_MAX_ITER},
+    {"label-column", required_argument, NULL, OPT_LABEL_COLUMN},
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"seed", required_argument, NULL, OPT_SEED},
     {"target-loss", required_argument, NULL, OPT_TARGET},
@@ -163,8 +178,11 @@ static int parse_option(int code, const char *arg, sso_cli *c)
     case OPT_M: return cli_parse_long("--m", arg, 1, 1000000000L, &o->inner_steps);
     case OPT_ETA: return cli_parse_double("--eta", arg, 1e-300, 1e300, &o->eta);
     case OPT_ITERS:
+    case OPT_MAX_ITER:
         c->iters_given = 1;
-        return cli_parse_long("--iters", arg, 0, (long)STEPS_MAX, &o->outer_iters);
+        c->steps_option = code == OPT_ITERS ? "--iters" : "--max-iter";
+        return cli_parse_long(c->steps_option, arg, 0, (long)STEPS_MAX, &o->outer_iters);
+    case OPT_LABEL_COLUMN: return cli_parse_label_column(arg, &c->label_column);
     case OPT_EPOCHS: return cli_parse_double("--epochs", arg, 1e-300, 1e9, &c->epochs);
     case OPT_SEED:
         if (cli_parse_long("--seed", arg, 0, 9223372036854775807L, &v) != 0)
@@ -184,7 +202,8 @@ static int check_options(const sso_cli *c)
         return -1;
     }
     if (c->iters_given && c->epochs > 0) {
-        cli_error("--iters and --epochs both set the number of steps; give one of them");
+        cli_error("%s and --epochs both set the number of steps; give one of them",
+                  c->steps_option);
         return -1;
     }
     if (c->sso_only_given && c->opt.method != SO_SSO_METHOD_SSO) {
@@ -214,6 +233,8 @@ static int parse_args(int argc, char **argv, sso_cli *c)
     c->format = "auto";
     c->loss = SO_SSO_LOGISTIC;
     c->target_loss = NAN;
+    c->steps_option = "--iters";
+    c->label_column = -1;
     int status = cli_parse_options(argc, argv, "sso", SSO_OPTIONS, handle_option, c);
     if (status == CLI_HELP) {
         sso_usage(stdout);
@@ -284,16 +305,37 @@ static void print_result(const sso_cli *c, const so_sso_problem *p, const so_sso
 static int load_problem(const sso_cli *c, so_sso_problem **p)
 {
     so_dataset *ds = NULL;
-    int rc = cli_load_dataset("--data", c->data, c->format, &ds);
+    int rc = cli_load_dataset("--data", c->data, c->format, c->label_column, &ds);
     if (rc != 0)
         return rc;
     int status = so_sso_problem_from_dataset(p, ds, c->loss, c->intercept);
+    if (status == SO_ERR_INVALID && c->loss == SO_SSO_LOGISTIC &&
+        so_dataset_encode_labels(ds, 100000) == SO_OK && ds->num_classes > 2) {
+        cli_error("--data %s: found %d classes; use --loss softmax", c->data,
+                  ds->num_classes);
+        so_dataset_free(&ds);
+        return CLI_EXIT_USAGE;
+    }
     so_dataset_free(&ds);
     if (status != SO_OK) {
         cli_error("--data %s: %s", c->data, so_last_error());
         return status == SO_ERR_NOMEM ? CLI_EXIT_FAILURE : CLI_EXIT_USAGE;
     }
     return 0;
+}
+
+/* Prints that the run ended above its initial full loss, and which options to change. */
+static void report_rise(const so_sso_options *o, double loss0, double loss)
+{
+    if (o->method == SO_SSO_METHOD_SSO && o->inner == SO_SSO_INNER_GD)
+        cli_error("the full loss rose from %.6g at the start to %.6g; lower --lr (now %g) "
+                  "or --eta (now %g), or use --inner armijo", loss0, loss, o->alpha, o->eta);
+    else if (o->method == SO_SSO_METHOD_SSO)
+        cli_error("the full loss rose from %.6g at the start to %.6g; lower --eta (now %g)",
+                  loss0, loss, o->eta);
+    else
+        cli_error("the full loss rose from %.6g at the start to %.6g; lower --lr (now %g)",
+                  loss0, loss, o->alpha);
 }
 
 /* Runs the method. Returns the exit status. */
@@ -313,7 +355,7 @@ static int run_sso(sso_cli *c, const so_sso_problem *p)
     int want_history = c->history != NULL || isfinite(c->target_loss);
     if (want_history &&
         cli_check_history_memory(c->history != NULL ? "--history" : "--target-loss",
-                                 c->epochs > 0 ? "--epochs" : "--iters",
+                                 c->epochs > 0 ? "--epochs" : c->steps_option,
                                  c->opt.outer_iters + 1, sizeof(so_sso_record)) != 0)
         return CLI_EXIT_USAGE;
     size_t capacity = want_history ? (size_t)c->opt.outer_iters + 1 : 0;
@@ -327,6 +369,9 @@ static int run_sso(sso_cli *c, const so_sso_problem *p)
     }
     so_sso_result r;
     memset(&r, 0, sizeof r);
+    double loss0 = NAN;
+    if (so_sso_full_loss(p, theta, &loss0, NULL) != SO_OK)
+        loss0 = NAN;
     double start = so_time_now();
     int status = so_sso_run(p, &c->opt, theta, h, capacity, &r);
     double seconds = so_time_now() - start;
@@ -337,6 +382,10 @@ static int run_sso(sso_cli *c, const so_sso_problem *p)
     }
     if (status != SO_ERR_INVALID) {
         print_result(c, p, &r, h, seconds);
+        if (status == SO_OK && r.loss > loss0) {
+            report_rise(&c->opt, loss0, r.loss);
+            rc = CLI_EXIT_FAILURE;
+        }
         if (c->history != NULL && write_history(c->history, h, r.history_count) != 0)
             rc = CLI_EXIT_FAILURE;
         if (c->out != NULL && cli_write_vector("--out", c->out, theta, params) != 0)

@@ -182,7 +182,7 @@ int cli_check_history_memory(const char *option, const char *steps_option, long 
 }
 
 int cli_load_dataset(const char *option, const char *path, const char *format_name,
-                     so_dataset **out)
+                     int label_column, so_dataset **out)
 {
     struct stat st;
     int format = so_format_from_name(format_name);
@@ -206,6 +206,7 @@ int cli_load_dataset(const char *option, const char *path, const char *format_na
         return CLI_EXIT_USAGE;
     }
     so_read_options ro = so_read_options_default();
+    ro.label_column = label_column;
     int status = so_dataset_read(path, (so_format)format, &ro, out);
     if (status == SO_ERR_UNSUPPORTED && format == SO_FORMAT_AUTO) {
         cli_error("%s: %s with --format libsvm, csv or npy", option, so_last_error());
@@ -265,4 +266,13 @@ int cli_write_vector(const char *option, const char *path, const double *x, size
         fprintf(f, "%.17g\n", x[i]);
     fclose(f);
     return cli_write_text(option, path, text, length);
+}
+
+int cli_parse_label_column(const char *text, int *out)
+{
+    long v;
+    if (cli_parse_long("--label-column", text, -1, 1000000, &v) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
 }

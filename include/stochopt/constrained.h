@@ -33,6 +33,13 @@ typedef enum so_kkt_solver {
 /* Returns "lu", "kaczmarz" or "gaussian", or NULL. */
 const char *so_kkt_solver_name(so_kkt_solver solver);
 
+struct so_adasketch_record;
+
+/* Called with record 0 (the start) and after every accepted iteration. Returns 0 to
+ * continue. Any other value stops so_adasketch_newton, which then returns
+ * SO_ERR_CALLBACK with x and lambda at the last accepted iterate. */
+typedef int (*so_adasketch_iter_fn)(void *user, const struct so_adasketch_record *rec);
+
 /* Options of so_adasketch_newton. so_adasketch_options_default() fills the defaults. */
 typedef struct so_adasketch_options {
     so_kkt_solver solver; /* default SO_KKT_KACZMARZ */
@@ -56,6 +63,8 @@ typedef struct so_adasketch_options {
     int max_backtrack;    /* step halvings before SO_ERR_NUMERIC, default 60 */
     uint64_t seed;        /* sketches use so_rng stream (seed, iteration), default 0 */
     int record_history;   /* 1 (default): store one record per iteration in the stats */
+    so_adasketch_iter_fn callback; /* NULL (default), or called once per record */
+    void *callback_user;           /* passed to callback, default NULL */
 } so_adasketch_options;
 
 void so_adasketch_options_default(so_adasketch_options *opt);
@@ -99,7 +108,8 @@ void so_adasketch_stats_free(so_adasketch_stats *stats);
  * Returns SO_OK at the tolerance and SO_NOT_CONVERGED after max_iter. SO_ERR_NUMERIC
  * means that G G^T has an eigenvalue below sing_tol (the detail and stats name the
  * iteration and the rank deficiency), that the LU solve met a singular K, or that the
- * line search failed. A failing callback's status is passed on. */
+ * line search failed. SO_ERR_CALLBACK means opt->callback stopped the run. A failing
+ * problem callback's status is passed on. */
 int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, double *x,
                         double *lambda, so_adasketch_stats *stats);
 

@@ -34,6 +34,8 @@ void so_adasketch_options_default(so_adasketch_options *opt)
     opt->max_backtrack = 60;
     opt->seed = 0;
     opt->record_history = 1;
+    opt->callback = NULL;
+    opt->callback_user = NULL;
 }
 
 void so_adasketch_stats_free(so_adasketch_stats *stats)
@@ -358,6 +360,15 @@ static void push_record(so_adasketch_stats *s, size_t cap, const so_adasketch_re
     s->history[s->history_len++] = *r;
 }
 
+/* Passes r to the user callback. Returns SO_OK, or SO_ERR_CALLBACK when it asked to stop. */
+static int report_record(const so_adasketch_options *o, const so_adasketch_record *r)
+{
+    if (o->callback == NULL || o->callback(o->callback_user, r) == 0)
+        return SO_OK;
+    return so_fail_(SO_ERR_CALLBACK, "so_adasketch_newton: the callback stopped the run at "
+                                     "iteration %ld", r->iter);
+}
+
 int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, double *x,
                         double *lambda, so_adasketch_stats *stats)
 {
@@ -413,6 +424,7 @@ int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, do
         rec = (so_adasketch_record){0,  kkt,   w.cur.f, sqrt(sq_norm(w.cur.c, m)), mu, nu,
                                     delta, 0.0, 0.0,     0,   0.0, so_time_now() - t_start};
         push_record(stats, cap, &rec);
+        st = report_record(&o, &rec);
     }
     while (st == SO_OK) {
         if (kkt <= o.tol)
@@ -598,6 +610,7 @@ int so_adasketch_newton(const so_problem *p, const so_adasketch_options *opt, do
                                     alpha, sketch_iters,   flops,
                                     so_time_now() - t_start};
         push_record(stats, cap, &rec);
+        st = report_record(&o, &rec);
     }
     if (stats != NULL) {
         stats->iterations = k;

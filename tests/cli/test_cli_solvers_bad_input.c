@@ -185,7 +185,7 @@ static void bad_data_files_are_rejected(void **state)
          "expected binary labels"},
         {"constrained --problem logistic --data %s/four.svm --rows 1",
          "more than two target values"},
-        {"sso --data %s/four.svm", "the logistic loss needs targets"},
+        {"sso --data %s/four.svm", "found 4 classes; use --loss softmax"},
         {"sso --data %s/one.svm --loss softmax", "the softmax loss needs 2 to 1000"},
         {"newton --problem least-squares --data %s/wide.svm",
          "100000 features give 100000 variables; expected at most 10000"},
