@@ -16,40 +16,14 @@
 
 #include <cmocka.h>
 
+#include "cli/cli_run.h"
+
 #include "stochopt/core.h"
 #include "stochopt/data.h"
 
 #define HEART SO_TEST_DATA_DIR "/data/heart_scale --format libsvm"
 
 static char dir[256];
-
-/* Runs the program with `args` through the shell; returns its exit status and the
- * combined output in out. */
-static int run(char *out, size_t size, const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SO_CLI_PATH, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t len = fread(out, 1, size - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs the program and fails the test with its output unless it exits with `expected`. */
-static void run_expect(char *out, size_t size, int expected, const char *fmt, ...)
-{
-    char args[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    int status = run(out, size, args);
-    if (status != expected)
-        fail_msg("'%s' gave status %d (expected %d) and output: %s", args, status, expected,
-                 out);
-}
 
 static int setup(void **state)
 {
@@ -116,7 +90,7 @@ static void constrained_hs6_converges(void **state)
     char out[8192];
     double x[4];
     (void)state;
-    run_expect(out, sizeof out, 0, "constrained --problem hs6 --history %s/hs6.csv "
+    cli_run_expect(out, sizeof out, 0, "constrained --problem hs6 --history %s/hs6.csv "
                "--out %s/hs6.txt", dir, dir);
     assert_non_null(strstr(out, "status          converged"));
     assert_non_null(strstr(out, "|x - x*|"));
@@ -139,7 +113,7 @@ static void constrained_logistic_runs(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 0, "constrained --problem logistic --data " HEART
+    cli_run_expect(out, sizeof out, 0, "constrained --problem logistic --data " HEART
                " --rows 3 --solver lu --tol 1e-8");
     assert_non_null(strstr(out, "(n 13, m 4)"));
     assert_non_null(strstr(out, "status          converged"));
@@ -149,7 +123,7 @@ static void constrained_iteration_limit_fails(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 1, "constrained --problem pde:3 --max-iter 1");
+    cli_run_expect(out, sizeof out, 1, "constrained --problem pde:3 --max-iter 1");
     assert_non_null(strstr(out, "not converged"));
 }
 
@@ -158,7 +132,7 @@ static void newton_rosenbrock_converges(void **state)
     char out[8192];
     double x[4];
     (void)state;
-    run_expect(out, sizeof out, 0, "newton --problem rosenbrock:2 --history %s/rosen.csv",
+    cli_run_expect(out, sizeof out, 0, "newton --problem rosenbrock:2 --history %s/rosen.csv",
                dir);
     assert_non_null(strstr(out, "status          converged"));
     assert_int_equal(parse_x_line(out, x, 4), 2);
@@ -175,7 +149,7 @@ static void newton_logistic_writes_npy(void **state)
 {
     char out[8192], path[512];
     (void)state;
-    run_expect(out, sizeof out, 0, "newton --problem logistic --data " HEART
+    cli_run_expect(out, sizeof out, 0, "newton --problem logistic --data " HEART
                " --intercept --curvature fisher --tol 1e-6 --out %s/w.npy", dir);
     assert_non_null(strstr(out, "(n 14)"));
     snprintf(path, sizeof path, "%s/w.npy", dir);
@@ -194,7 +168,7 @@ static void newton_every_method_runs(void **state)
     char out[8192];
     (void)state;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        run_expect(out, sizeof out, 0, "newton --problem rosenbrock:3 --method %s --tol 1e-6 "
+        cli_run_expect(out, sizeof out, 0, "newton --problem rosenbrock:3 --method %s --tol 1e-6 "
                    "--max-iter 100000", methods[i]);
         assert_non_null(strstr(out, "status          converged"));
     }
@@ -206,7 +180,7 @@ static void newton_logsumexp_reaches_optimum(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 0, "newton --problem logsumexp --rows 40 --dim 8 --seed 3 "
+    cli_run_expect(out, sizeof out, 0, "newton --problem logsumexp --rows 40 --dim 8 --seed 3 "
                "--curvature weighted-gn --tol 1e-8");
     const char *gap = strstr(out, "f - f*");
     assert_non_null(gap);
@@ -219,7 +193,7 @@ static void sso_heart_writes_history(void **state)
 {
     char out[8192], first[1 << 14];
     (void)state;
-    run_expect(out, sizeof out, 0, "sso --data " HEART " --iters 20 --target-loss 0.5 "
+    cli_run_expect(out, sizeof out, 0, "sso --data " HEART " --iters 20 --target-loss 0.5 "
                "--history %s/sso.csv --out %s/theta.txt", dir, dir);
     assert_non_null(strstr(out, "target loss     0.5 reached at step"));
     const char *csv = read_text("sso.csv");
@@ -232,7 +206,7 @@ static void sso_heart_writes_history(void **state)
     assert_int_equal(count_lines(read_text("theta.txt")), 13);
 
     /* The same seed gives the same history bit for bit. */
-    run_expect(out, sizeof out, 0, "sso --data " HEART " --iters 20 --history %s/sso2.csv",
+    cli_run_expect(out, sizeof out, 0, "sso --data " HEART " --iters 20 --history %s/sso2.csv",
                dir);
     assert_string_equal(first, read_text("sso2.csv"));
 }
@@ -247,7 +221,7 @@ static void sso_every_method_runs(void **state)
     char out[8192];
     (void)state;
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
-        run_expect(out, sizeof out, 0, "sso --data " HEART " %s", variants[i]);
+        cli_run_expect(out, sizeof out, 0, "sso --data " HEART " %s", variants[i]);
         assert_non_null(strstr(out, "(mean over all rows)"));
     }
 }
@@ -256,7 +230,7 @@ static void sso_divergence_fails(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 1, "sso --data " HEART " --loss squared --method sgd "
+    cli_run_expect(out, sizeof out, 1, "sso --data " HEART " --loss squared --method sgd "
                "--lr 1e6");
     assert_non_null(strstr(out, "stochopt: so_sso_run"));
 }
@@ -279,7 +253,7 @@ static void help_lists_options(void **state)
     char out[8192];
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int status = run(out, sizeof out, cases[i].args);
+        int status = cli_run(out, sizeof out, cases[i].args);
         if (status != 0 || strstr(out, cases[i].text) == NULL)
             fail_msg("'%s' gave status %d and output: %s", cases[i].args, status, out);
     }
@@ -327,7 +301,7 @@ static void bad_input_exits_with_usage_status(void **state)
     char out[8192];
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int status = run(out, sizeof out, cases[i].args);
+        int status = cli_run(out, sizeof out, cases[i].args);
         if (status != 2 || strstr(out, cases[i].message) == NULL)
             fail_msg("'%s' gave status %d and output: %s", cases[i].args, status, out);
         if (count_lines(out) != 1)

@@ -19,23 +19,11 @@
 
 #include <cmocka.h>
 
+#include "cli/cli_run.h"
+
 #define HEART SO_TEST_DATA_DIR "/data/heart_scale --format libsvm"
 
 static char dir[256];
-
-/* Runs the program with `args` through the shell; returns its exit status and the
- * combined output in out. */
-static int run(char *out, size_t size, const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SO_CLI_PATH, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t len = fread(out, 1, size - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static size_t count_lines(const char *text)
 {
@@ -51,7 +39,7 @@ static void expect_usage(const char *args_fmt, const char *message)
 {
     char args[2048], out[8192];
     snprintf(args, sizeof args, args_fmt, dir, dir, dir);
-    int status = run(out, sizeof out, args);
+    int status = cli_run(out, sizeof out, args);
     if (status != 2 || strstr(out, message) == NULL)
         fail_msg("'%s' gave status %d (expected 2 and '%s') and output: %s", args, status,
                  message, out);
@@ -262,23 +250,23 @@ static void edge_values_run(void **state)
     (void)state;
     snprintf(args, sizeof args, "sso --data " HEART " --iters 0 --target-loss 1 "
              "--history %s/zero.csv", dir);
-    assert_int_equal(run(out, sizeof out, args), 0);
+    assert_int_equal(cli_run(out, sizeof out, args), 0);
     assert_non_null(strstr(out, "target loss     1 reached at step 0"));
     assert_true(read_file("zero.csv", text, sizeof text) > 0);
     assert_int_equal(count_lines(text), 2);
 
-    assert_int_equal(run(out, sizeof out, "sso --data " HEART " --batch 1000000 --iters 2"),
+    assert_int_equal(cli_run(out, sizeof out, "sso --data " HEART " --batch 1000000 --iters 2"),
                      0);
     assert_non_null(strstr(out, "batch 1000000"));
     assert_non_null(strstr(out, "steps           2 (2 epochs)"));
 
-    assert_int_equal(run(out, sizeof out, "sso --data " HEART " --iters 3 --iters 4"), 0);
+    assert_int_equal(cli_run(out, sizeof out, "sso --data " HEART " --iters 3 --iters 4"), 0);
     assert_non_null(strstr(out, "steps           4 "));
 
     /* Zero iterations from a start that is not optimal is a run that did not converge. */
-    assert_int_equal(run(out, sizeof out, "constrained --problem hs6 --max-iter 0"), 1);
+    assert_int_equal(cli_run(out, sizeof out, "constrained --problem hs6 --max-iter 0"), 1);
     assert_non_null(strstr(out, "not converged"));
-    assert_int_equal(run(out, sizeof out, "newton --problem rosenbrock:2 --max-iter 0"), 1);
+    assert_int_equal(cli_run(out, sizeof out, "newton --problem rosenbrock:2 --max-iter 0"), 1);
     assert_non_null(strstr(out, "not converged"));
 }
 

@@ -18,37 +18,11 @@
 
 #include <cmocka.h>
 
+#include "cli/cli_run.h"
+
 #define HEART SO_TEST_DATA_DIR "/data/heart_scale --format libsvm"
 
 static char dir[256];
-
-/* Runs the program with `args` through the shell; returns its exit status and the
- * combined output in out. */
-static int run(char *out, size_t size, const char *args)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SO_CLI_PATH, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t len = fread(out, 1, size - 1, p);
-    out[len] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs the program and fails the test with its output unless it exits with `expected`. */
-static void run_expect(char *out, size_t size, int expected, const char *fmt, ...)
-{
-    char args[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    int status = run(out, size, args);
-    if (status != expected)
-        fail_msg("'%s' gave status %d (expected %d) and output: %s", args, status, expected,
-                 out);
-}
 
 /* Fails the test with the output unless it contains text. */
 static void expect_text(const char *out, const char *text)
@@ -114,7 +88,7 @@ static void constrained_progress_every_iteration(void **state)
 {
     char out[1 << 15];
     (void)state;
-    run_expect(out, sizeof out, 0, "constrained --problem hs6 --progress 0");
+    cli_run_expect(out, sizeof out, 0, "constrained --problem hs6 --progress 0");
     long iterations = (long)value_after(out, "iterations      ");
     assert_true(iterations >= 1);
     assert_int_equal(count_text(out, "stochopt: iteration "), (size_t)iterations);
@@ -127,11 +101,11 @@ static void constrained_progress_off_or_quiet(void **state)
     char out[1 << 15];
     (void)state;
     /* A run shorter than the default 2 s interval prints no progress line. */
-    run_expect(out, sizeof out, 0, "constrained --problem hs6");
+    cli_run_expect(out, sizeof out, 0, "constrained --problem hs6");
     expect_no_text(out, "stochopt: iteration");
-    run_expect(out, sizeof out, 0, "constrained --problem hs6 --progress -1");
+    cli_run_expect(out, sizeof out, 0, "constrained --problem hs6 --progress -1");
     expect_no_text(out, "stochopt: iteration");
-    run_expect(out, sizeof out, 2, "constrained --problem hs6 --progress -2");
+    cli_run_expect(out, sizeof out, 2, "constrained --problem hs6 --progress -2");
     expect_text(out, "--progress");
 }
 
@@ -139,7 +113,7 @@ static void constrained_help_names_lu(void **state)
 {
     char out[1 << 15];
     (void)state;
-    run_expect(out, sizeof out, 0, "constrained --help");
+    cli_run_expect(out, sizeof out, 0, "constrained --help");
     expect_text(out, "1e5");
     expect_text(out, "lu is the fast choice");
     expect_text(out, "--progress S");
@@ -151,14 +125,14 @@ static void sso_rising_loss_exits_one(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 1, "sso --data " HEART " --lr 3");
+    cli_run_expect(out, sizeof out, 1, "sso --data " HEART " --lr 3");
     expect_text(out, "stochopt: the full loss rose from 0.693147 at the start to ");
     expect_text(out, "lower --lr (now 3)");
     expect_text(out, "--inner armijo");
-    run_expect(out, sizeof out, 1, "sso --data " HEART " --method sgd --lr 1000");
+    cli_run_expect(out, sizeof out, 1, "sso --data " HEART " --method sgd --lr 1000");
     expect_text(out, "stochopt: the full loss rose from");
     expect_text(out, "lower --lr (now 1000)");
-    run_expect(out, sizeof out, 0, "sso --data " HEART);
+    cli_run_expect(out, sizeof out, 0, "sso --data " HEART);
     expect_no_text(out, "rose");
 }
 
@@ -166,7 +140,7 @@ static void sso_help_explains_loss_and_sls(void **state)
 {
     char out[1 << 15];
     (void)state;
-    run_expect(out, sizeof out, 0, "sso --help");
+    cli_run_expect(out, sizeof out, 0, "sso --help");
     expect_text(out, "no regularization term");
     expect_text(out, "same result as sgd bit");
     expect_text(out, "--max-iter N is the same");
@@ -178,10 +152,10 @@ static void sso_sls_defaults_equal_sgd(void **state)
 {
     char sgd[8192], sls[8192];
     (void)state;
-    run_expect(sgd, sizeof sgd, 0, "sso --data " HEART " --method sgd");
-    run_expect(sls, sizeof sls, 0, "sso --data " HEART " --method sls");
+    cli_run_expect(sgd, sizeof sgd, 0, "sso --data " HEART " --method sgd");
+    cli_run_expect(sls, sizeof sls, 0, "sso --data " HEART " --method sls");
     assert_true(value_after(sgd, "loss            ") == value_after(sls, "loss            "));
-    run_expect(sls, sizeof sls, 0, "sso --data " HEART " --method sls --lr 1");
+    cli_run_expect(sls, sizeof sls, 0, "sso --data " HEART " --method sls --lr 1");
     assert_true(isfinite(value_after(sls, "loss            ")));
     assert_true(value_after(sgd, "loss            ") != value_after(sls, "loss            "));
 }
@@ -190,11 +164,11 @@ static void sso_max_iter_is_iters(void **state)
 {
     char out[8192], other[8192];
     (void)state;
-    run_expect(out, sizeof out, 0, "sso --data " HEART " --max-iter 7");
+    cli_run_expect(out, sizeof out, 0, "sso --data " HEART " --max-iter 7");
     expect_text(out, "steps           7 ");
-    run_expect(other, sizeof other, 0, "sso --data " HEART " --iters 7");
+    cli_run_expect(other, sizeof other, 0, "sso --data " HEART " --iters 7");
     assert_true(value_after(out, "loss            ") == value_after(other, "loss            "));
-    run_expect(out, sizeof out, 2, "sso --data " HEART " --max-iter 7 --epochs 1");
+    cli_run_expect(out, sizeof out, 2, "sso --data " HEART " --max-iter 7 --epochs 1");
     expect_text(out, "--max-iter and --epochs both set the number of steps");
 }
 
@@ -202,16 +176,16 @@ static void sso_label_column_and_classes(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 2, "sso --data %s/three.csv --label-column 0", dir);
+    cli_run_expect(out, sizeof out, 2, "sso --data %s/three.csv --label-column 0", dir);
     expect_text(out, "found 3 classes; use --loss softmax");
-    run_expect(out, sizeof out, 0, "sso --data %s/three.csv --label-column 0 --loss softmax",
+    cli_run_expect(out, sizeof out, 0, "sso --data %s/three.csv --label-column 0 --loss softmax",
                dir);
     expect_text(out, "6 rows, 6 parameters, softmax loss");
-    run_expect(out, sizeof out, 0, "sso --data %s/first.csv --label-column 0", dir);
+    cli_run_expect(out, sizeof out, 0, "sso --data %s/first.csv --label-column 0", dir);
     double first = value_after(out, "loss            ");
-    run_expect(out, sizeof out, 0, "sso --data %s/last.csv", dir);
+    cli_run_expect(out, sizeof out, 0, "sso --data %s/last.csv", dir);
     assert_true(first == value_after(out, "loss            "));
-    run_expect(out, sizeof out, 2, "sso --data %s/first.csv --label-column -2", dir);
+    cli_run_expect(out, sizeof out, 2, "sso --data %s/first.csv --label-column -2", dir);
     expect_text(out, "--label-column");
 }
 
@@ -221,11 +195,11 @@ static void newton_f_names_penalty(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 0, "newton --problem logistic --data " HEART);
+    cli_run_expect(out, sizeof out, 0, "newton --problem logistic --data " HEART);
     expect_text(out, "(mean loss + l2/2 |w|^2, l2 = 0.001)");
-    run_expect(out, sizeof out, 0, "newton --problem logistic --data " HEART " --l2 0.01");
+    cli_run_expect(out, sizeof out, 0, "newton --problem logistic --data " HEART " --l2 0.01");
     expect_text(out, "l2 = 0.01)");
-    run_expect(out, sizeof out, 0, "newton --problem rosenbrock:2");
+    cli_run_expect(out, sizeof out, 0, "newton --problem rosenbrock:2");
     expect_no_text(out, "mean loss");
 }
 
@@ -233,9 +207,9 @@ static void newton_logsumexp_default_start(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 1, "newton --problem logsumexp --max-iter 0");
+    cli_run_expect(out, sizeof out, 1, "newton --problem logsumexp --max-iter 0");
     assert_true(value_after(out, "f - f*          ") > 1.0);
-    run_expect(out, sizeof out, 0, "newton --problem logsumexp");
+    cli_run_expect(out, sizeof out, 0, "newton --problem logsumexp");
     expect_no_text(out, "|x - x*|");
     double gap = value_after(out, "f - f*          ");
     assert_true(gap >= -1e-12);
@@ -266,7 +240,7 @@ static void newton_curvature_checked_per_problem(void **state)
     char out[8192];
     (void)state;
     for (size_t i = 0; i < sizeof rejected / sizeof rejected[0]; i++) {
-        run_expect(out, sizeof out, 2, "newton %s", rejected[i].args);
+        cli_run_expect(out, sizeof out, 2, "newton %s", rejected[i].args);
         expect_text(out, rejected[i].message);
         expect_no_text(out, "so_curvature");
     }
@@ -274,7 +248,7 @@ static void newton_curvature_checked_per_problem(void **state)
     for (size_t i = 0; i < sizeof accepted / sizeof accepted[0]; i++) {
         char args[512];
         snprintf(args, sizeof args, "newton --max-iter 5 %s", accepted[i]);
-        int status = run(out, sizeof out, args);
+        int status = cli_run(out, sizeof out, args);
         if (status != 0 && status != 1)
             fail_msg("'%s' gave status %d and output: %s", args, status, out);
         expect_text(out, "status          ");
@@ -285,7 +259,7 @@ static void newton_rejected_trials_name_options(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 1, "newton --problem rosenbrock:2 --tol 1e-30 --max-trials 3");
+    cli_run_expect(out, sizeof out, 1, "newton --problem rosenbrock:2 --tol 1e-30 --max-trials 3");
     expect_text(out, "grad-norm rejected all 3 trials after 3 iterations");
     expect_text(out, "raise --tol");
     expect_text(out, "raise --max-trials");
@@ -296,15 +270,15 @@ static void newton_label_column(void **state)
 {
     char out[8192];
     (void)state;
-    run_expect(out, sizeof out, 0, "newton --problem logistic --data %s/first.csv "
+    cli_run_expect(out, sizeof out, 0, "newton --problem logistic --data %s/first.csv "
                "--label-column 0", dir);
     double first = value_after(out, "f               ");
-    run_expect(out, sizeof out, 0, "newton --problem logistic --data %s/last.csv", dir);
+    cli_run_expect(out, sizeof out, 0, "newton --problem logistic --data %s/last.csv", dir);
     assert_true(first == value_after(out, "f               "));
-    run_expect(out, sizeof out, 0, "newton --problem softmax --data %s/three.csv "
+    cli_run_expect(out, sizeof out, 0, "newton --problem softmax --data %s/three.csv "
                "--label-column 0", dir);
     expect_text(out, "problem         softmax (n 6)");
-    run_expect(out, sizeof out, 2, "newton --problem rosenbrock:2 --label-column 0");
+    cli_run_expect(out, sizeof out, 2, "newton --problem rosenbrock:2 --label-column 0");
     expect_text(out, "--label-column do not apply to --problem rosenbrock:2");
 }
 
@@ -312,7 +286,7 @@ static void newton_help_lists_curvatures(void **state)
 {
     char out[1 << 15];
     (void)state;
-    run_expect(out, sizeof out, 0, "newton --help");
+    cli_run_expect(out, sizeof out, 0, "newton --help");
     expect_text(out, "rosenbrock:N: exact, gauss-newton");
     expect_text(out, "logsumexp: exact, weighted-gn");
     expect_text(out, "--label-column K");
